@@ -1,0 +1,30 @@
+"""Shared CLI helpers: consoles, ``key=value`` parsing, and turning library errors into one-line messages."""
+
+from __future__ import annotations
+
+import yaml
+from rich.console import Console
+
+from weightspace.errors import ConfigError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def parse_value(text: str):
+    """Parse a command-line value the way YAML would (numbers, bools, lists), else keep the string."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_assignments(items: list[str] | None, option: str = "--set") -> dict:
+    """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}``; a malformed item names the option."""
+    out: dict = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{option} {item!r}: expected KEY=VALUE")
+        out[key.strip()] = parse_value(value)
+    return out

@@ -1,0 +1,70 @@
+"""Entry point: ``weightspace`` (see ``weightspace --help``).
+
+Command modules import only typer and the standard library at module level; torch and open_clip are
+imported inside commands, so ``weightspace --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from weightspace import __version__
+from weightspace.errors import WeightspaceError
+
+app = typer.Typer(
+    name="weightspace",
+    help="Weight-space methods for CLIP video learners: train, merge, evaluate, publish.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"weightspace {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """Weight-space methods for CLIP video learners: train, merge, evaluate, publish."""
+
+
+# Each command module registers itself on ``app`` (one line each, keep sorted).
+# (command registrations)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; library errors become ``error: <one line>`` on stderr and exit code 1."""
+    from cli.common import err_console
+
+    try:
+        app(args=argv, prog_name="weightspace", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except WeightspaceError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        err_console.print("interrupted", highlight=False)
+        return 130
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(f"[red]error:[/red] {where}{exc.strerror or exc}", highlight=False, soft_wrap=True)
+        return 1
+    return 0
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,1 @@
+"""Models: open_clip CLIP construction and loading (``factory``), the video learner (``VideoCLIP``)."""

@@ -1,0 +1,109 @@
+"""Build and load open_clip CLIP models from the references users give.
+
+A reference is one of:
+- a weightspace/open_clip checkpoint folder, ``local-dir:PATH``, ``hf-hub:ORG/NAME[@REV]``: the
+  architecture comes from its ``open_clip_config.json``;
+- a bare ``.safetensors`` or legacy ``.pt``/``.pth`` file: give the architecture with ``model_name``;
+- an open_clip model name (``ViT-B-16``) with ``pretrained`` = a tag (needs the network) or a file.
+
+Our own architectures (``configs/*.json``, e.g. ``ws-tiny-clip``) are registered with open_clip.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from weightspace.checkpoint import HF_PREFIX, Checkpoint, open_checkpoint
+from weightspace.errors import CheckpointError, ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+_registered = False
+
+
+def register_configs() -> None:
+    """Make weightspace's model configs known to open_clip (idempotent)."""
+    global _registered
+    if not _registered:
+        import open_clip
+
+        open_clip.add_model_config(CONFIG_DIR)
+        _registered = True
+
+
+def model_config(name: str) -> dict:
+    """The open_clip ``model_cfg`` dict for a registered architecture name."""
+    import open_clip
+
+    register_configs()
+    cfg = open_clip.get_model_config(name)
+    if cfg is None:
+        raise ConfigError(f"model {name!r}: unknown open_clip architecture (see open_clip.list_models())")
+    return copy.deepcopy(cfg)
+
+
+def build_clip(model_cfg: dict) -> "torch.nn.Module":
+    """A randomly initialised open_clip CLIP (or CustomTextCLIP) from a ``model_cfg`` dict."""
+    import open_clip
+
+    cfg = copy.deepcopy(model_cfg)
+    custom = cfg.pop("custom_text", False) or "hf_model_name" in cfg.get("text_cfg", {})
+    if "multimodal_cfg" in cfg:
+        raise ConfigError("CoCa models (model_cfg with multimodal_cfg) are not supported")
+    cls = open_clip.CustomTextCLIP if custom else open_clip.CLIP
+    try:
+        return cls(**cfg)
+    except TypeError as exc:
+        raise ConfigError(f"model_cfg: {exc}") from exc
+
+
+def load_state_into(model: "torch.nn.Module", state: dict, source: str) -> None:
+    """Load CLIP weights strictly over the model's own keys; extra keys (heads, projectors) are ignored."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    if missing:
+        raise CheckpointError(f"{source}: missing {len(missing)} model key(s), e.g. {missing[0]!r}")
+    for k, v in own.items():
+        if tuple(state[k].shape) != tuple(v.shape):
+            raise CheckpointError(f"{source}: key {k!r} has shape {list(state[k].shape)}, model expects {list(v.shape)}")
+    model.load_state_dict({k: state[k] for k in own}, strict=True)
+
+
+@dataclass
+class LoadedCLIP:
+    model: "torch.nn.Module"
+    model_cfg: dict
+    preprocess_cfg: dict | None
+    checkpoint: Checkpoint | None  # None when built from an open_clip pretrained tag
+
+
+def load_clip(ref: str, *, model_name: str | None = None, pretrained: str | None = None) -> LoadedCLIP:
+    """Load a CLIP from a checkpoint reference or an open_clip name (+ pretrained tag or file)."""
+    is_path = ref.startswith((HF_PREFIX, "local-dir:")) or Path(ref).exists()
+    if not is_path:
+        model_cfg = model_config(ref)
+        if pretrained and Path(pretrained).is_file():
+            ckpt = open_checkpoint(pretrained)
+        elif pretrained:
+            import open_clip
+
+            try:
+                model = open_clip.create_model(ref, pretrained=pretrained)
+            except Exception as exc:  # network or unknown tag: one line, not a traceback
+                raise CheckpointError(f"{ref} pretrained={pretrained!r}: cannot load ({exc})") from exc
+            return LoadedCLIP(model, model_cfg, None, None)
+        else:
+            return LoadedCLIP(build_clip(model_cfg), model_cfg, None, None)
+    else:
+        ckpt = open_checkpoint(ref)
+        model_cfg = ckpt.model_cfg or (model_config(model_name) if model_name else None)
+        if model_cfg is None:
+            raise ConfigError(f"{ref}: no open_clip_config.json beside the weights; pass the architecture (model_name)")
+    model = build_clip(model_cfg)
+    load_state_into(model, ckpt.state_dict(), ckpt.ref)
+    return LoadedCLIP(model, model_cfg, ckpt.preprocess_cfg, ckpt)

@@ -1,0 +1,186 @@
+"""Low-level safetensors reading and writing, one tensor at a time.
+
+Reading parses the header ourselves and ``pread``s each tensor's byte range, so no file mapping
+stays resident: peak memory is one tensor however many files are open (see
+``shared/reference/ecosystem.md``, addendum on resident memory). Writing streams the header and
+then each tensor's bytes in order, so the output never has to sit in memory whole.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+from weightspace.errors import CheckpointError
+
+if TYPE_CHECKING:  # torch is imported lazily: light paths (CLI help) must not pay for it
+    import torch
+
+# safetensors dtype codes -> (torch dtype name, bytes per element)
+DTYPES: dict[str, tuple[str, int]] = {
+    "F64": ("float64", 8),
+    "F32": ("float32", 4),
+    "F16": ("float16", 2),
+    "BF16": ("bfloat16", 2),
+    "F8_E4M3": ("float8_e4m3fn", 1),
+    "F8_E5M2": ("float8_e5m2", 1),
+    "I64": ("int64", 8),
+    "I32": ("int32", 4),
+    "I16": ("int16", 2),
+    "I8": ("int8", 1),
+    "U8": ("uint8", 1),
+    "BOOL": ("bool", 1),
+}
+FLOAT_CODES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
+MAX_HEADER = 100 * 1024 * 1024
+
+
+def code_of(dtype: "torch.dtype") -> str:
+    name = str(dtype).removeprefix("torch.")
+    for code, (tname, _) in DTYPES.items():
+        if tname == name:
+            return code
+    raise CheckpointError(f"dtype {dtype} cannot be stored in safetensors")
+
+
+def torch_dtype(code: str) -> "torch.dtype":
+    import torch
+
+    return getattr(torch, DTYPES[code][0])
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """Where one tensor lives in a safetensors file."""
+
+    name: str  # the name as stored in the file
+    dtype: str  # safetensors code, e.g. "F32"
+    shape: tuple[int, ...]
+    start: int  # absolute byte offsets in the file
+    end: int
+
+    @property
+    def is_float(self) -> bool:
+        return self.dtype in FLOAT_CODES
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+
+def read_header(path: str | os.PathLike) -> tuple[dict[str, TensorInfo], dict[str, str]]:
+    """Parse and validate a safetensors header: (tensors by stored name, metadata).
+
+    Raises CheckpointError naming the file for a truncated, corrupt or inconsistent file.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            raw = fh.read(8)
+            if len(raw) < 8:
+                raise CheckpointError(f"{path}: not a safetensors file (shorter than its 8-byte header length)")
+            (n,) = struct.unpack("<Q", raw)
+            if n > MAX_HEADER or 8 + n > size:
+                raise CheckpointError(f"{path}: corrupt or truncated safetensors header (length {n}, file {size} bytes)")
+            header_bytes = fh.read(n)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    try:
+        header = json.loads(header_bytes)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: corrupt safetensors header ({exc})") from exc
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: corrupt safetensors header (not a JSON object)")
+    metadata = header.pop("__metadata__", None) or {}
+    base = 8 + n
+    tensors: dict[str, TensorInfo] = {}
+    for name, entry in header.items():
+        try:
+            code = entry["dtype"]
+            shape = tuple(int(s) for s in entry["shape"])
+            begin, end = (int(o) for o in entry["data_offsets"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: corrupt safetensors entry for key {name!r}") from exc
+        if code not in DTYPES:
+            raise CheckpointError(f"{path}: key {name!r} has unsupported dtype {code}")
+        if end - begin != math.prod(shape) * DTYPES[code][1] or begin < 0:
+            raise CheckpointError(f"{path}: key {name!r} has a byte range that does not match its shape")
+        if base + end > size:
+            raise CheckpointError(f"{path}: truncated (key {name!r} ends past the end of the file)")
+        tensors[name] = TensorInfo(name, code, shape, base + begin, base + end)
+    return tensors, {str(k): str(v) for k, v in metadata.items()}
+
+
+def read_tensor(path: str | os.PathLike, info: TensorInfo) -> "torch.Tensor":
+    """Read one tensor with a positional read; the result owns its memory (no mapping kept)."""
+    import torch
+
+    nbytes = info.end - info.start
+    buf = bytearray(nbytes)
+    with open(path, "rb", buffering=0) as fh:
+        view = memoryview(buf)
+        got = 0
+        while got < nbytes:
+            k = os.preadv(fh.fileno(), [view[got:]], info.start + got)
+            if k == 0:
+                raise CheckpointError(f"{path}: truncated while reading key {info.name!r}")
+            got += k
+    if nbytes == 0:
+        return torch.empty(info.shape, dtype=torch_dtype(info.dtype))
+    flat = torch.frombuffer(buf, dtype=torch.uint8)
+    return flat.view(torch_dtype(info.dtype)).reshape(info.shape)
+
+
+def _header_bytes(specs: list[tuple[str, str, tuple[int, ...]]], metadata: dict[str, str] | None) -> bytes:
+    header: dict = {}
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    offset = 0
+    for name, code, shape in specs:
+        nbytes = math.prod(shape) * DTYPES[code][1]
+        header[name] = {"dtype": code, "shape": list(shape), "data_offsets": [offset, offset + nbytes]}
+        offset += nbytes
+    raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    raw += b" " * (-len(raw) % 8)  # 8-byte alignment, as the reference writer does
+    return struct.pack("<Q", len(raw)) + raw
+
+
+def write_streaming(
+    path: str | os.PathLike,
+    specs: list[tuple[str, str, tuple[int, ...]]],
+    tensors: Iterable["torch.Tensor"],
+    metadata: dict[str, str] | None = None,
+) -> None:
+    """Write a safetensors file from ``specs`` (name, dtype code, shape) and tensors in that order.
+
+    Not atomic by itself: callers write into a temporary path (see ``weightspace.atomic``).
+    """
+    it: Iterator = iter(tensors)
+    with open(path, "wb") as fh:
+        fh.write(_header_bytes(specs, metadata))
+        for name, code, shape in specs:
+            try:
+                t = next(it)
+            except StopIteration:
+                raise CheckpointError(f"{path}: writer got fewer tensors than declared (missing {name!r})") from None
+            if tuple(t.shape) != tuple(shape) or code_of(t.dtype) != code:
+                raise CheckpointError(
+                    f"{path}: tensor {name!r} is {code_of(t.dtype)}{list(t.shape)}, declared {code}{list(shape)}"
+                )
+            import torch
+
+            data = t.detach().to("cpu").contiguous().reshape(-1)
+            if data.numel():
+                fh.write(memoryview(data.view(torch.uint8).numpy()))
+
+
+def save_tensors(path: str | os.PathLike, tensors: dict[str, "torch.Tensor"], metadata: dict[str, str] | None = None) -> None:
+    """Write a dict of tensors (non-atomic; see ``write_streaming``)."""
+    specs = [(k, code_of(v.dtype), tuple(v.shape)) for k, v in tensors.items()]
+    write_streaming(path, specs, tensors.values(), metadata)
