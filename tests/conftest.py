@@ -10,3 +10,21 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ.pop("HF_TOKEN", None)
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Tests never read or fill the user's cache (CI has none): worlds, tiny CLIP, eval caches go here.
+os.environ["WEIGHTSPACE_CACHE"] = tempfile.mkdtemp(prefix="ws-test-cache-")
+os.environ["WEIGHTSPACE_HOME"] = tempfile.mkdtemp(prefix="ws-test-home-")
+
+
+import importlib.util  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def eval_world():
+    """``tests/eval/world.py`` (tiny mp4 world, suite and checkpoints) as a module, for any test folder."""
+    spec = importlib.util.spec_from_file_location("ws_eval_world", Path(__file__).parent / "eval" / "world.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -279,6 +279,18 @@ def write_checkpoint_files(
 ) -> None:
     """Write the folder layout into an existing (temporary) folder, streaming the weights."""
     write_streaming(folder / WEIGHTS_NAME, specs, tensors, metadata={"format": "pt"})
+    write_checkpoint_meta(folder, model_cfg=model_cfg, preprocess_cfg=preprocess_cfg, meta=meta, extra_files=extra_files)
+
+
+def write_checkpoint_meta(
+    folder: Path,
+    *,
+    model_cfg: dict | None,
+    preprocess_cfg: dict | None = None,
+    meta: dict | None = None,
+    extra_files: dict[str, dict] | None = None,
+) -> None:
+    """The JSON files of the folder layout (for writers that stream the weights themselves)."""
     if model_cfg is not None:
         cfg = {"model_cfg": model_cfg}
         if preprocess_cfg:

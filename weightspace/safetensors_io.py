@@ -122,18 +122,41 @@ def read_tensor(path: str | os.PathLike, info: TensorInfo) -> "torch.Tensor":
     import torch
 
     nbytes = info.end - info.start
-    buf = bytearray(nbytes)
+    if nbytes == 0:
+        return torch.empty(info.shape, dtype=torch_dtype(info.dtype))
+    flat = torch.empty(nbytes, dtype=torch.uint8)  # not zero-filled: the read overwrites every byte
+    view = memoryview(flat.numpy())
     with open(path, "rb", buffering=0) as fh:
-        view = memoryview(buf)
         got = 0
         while got < nbytes:
             k = os.preadv(fh.fileno(), [view[got:]], info.start + got)
             if k == 0:
                 raise CheckpointError(f"{path}: truncated while reading key {info.name!r}")
             got += k
+    return flat.view(torch_dtype(info.dtype)).reshape(info.shape)
+
+
+def map_tensor(path: str | os.PathLike, info: TensorInfo) -> "torch.Tensor":
+    """One tensor backed by a private mapping of just its byte range (no copy, no anonymous memory).
+
+    The mapping lives exactly as long as the tensor (and views of it): unlike a ``safe_open`` handle
+    kept open, nothing stays resident once the tensor is dropped. Writes to it stay private (copy on
+    write). The file size is checked first, so a file truncated since its header was read is an error
+    rather than a SIGBUS.
+    """
+    import mmap
+
+    import torch
+
+    nbytes = info.end - info.start
     if nbytes == 0:
         return torch.empty(info.shape, dtype=torch_dtype(info.dtype))
-    flat = torch.frombuffer(buf, dtype=torch.uint8)
+    lead = info.start % mmap.ALLOCATIONGRANULARITY
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size < info.end:
+            raise CheckpointError(f"{path}: truncated (key {info.name!r} ends past the end of the file)")
+        mm = mmap.mmap(fh.fileno(), lead + nbytes, offset=info.start - lead, access=mmap.ACCESS_COPY)
+    flat = torch.frombuffer(mm, dtype=torch.uint8, count=nbytes, offset=lead)
     return flat.view(torch_dtype(info.dtype)).reshape(info.shape)
 
 
@@ -156,14 +179,20 @@ def write_streaming(
     specs: list[tuple[str, str, tuple[int, ...]]],
     tensors: Iterable["torch.Tensor"],
     metadata: dict[str, str] | None = None,
+    *,
+    digest=None,
 ) -> None:
     """Write a safetensors file from ``specs`` (name, dtype code, shape) and tensors in that order.
 
+    ``digest`` (a ``hashlib`` object) is fed every byte written, so the file's hash costs no re-read.
     Not atomic by itself: callers write into a temporary path (see ``weightspace.atomic``).
     """
     it: Iterator = iter(tensors)
     with open(path, "wb") as fh:
-        fh.write(_header_bytes(specs, metadata))
+        head = _header_bytes(specs, metadata)
+        fh.write(head)
+        if digest is not None:
+            digest.update(head)
         for name, code, shape in specs:
             try:
                 t = next(it)
@@ -177,7 +206,10 @@ def write_streaming(
 
             data = t.detach().to("cpu").contiguous().reshape(-1)
             if data.numel():
-                fh.write(memoryview(data.view(torch.uint8).numpy()))
+                raw = memoryview(data.view(torch.uint8).numpy())
+                fh.write(raw)
+                if digest is not None:
+                    digest.update(raw)
 
 
 def save_tensors(path: str | os.PathLike, tensors: dict[str, "torch.Tensor"], metadata: dict[str, str] | None = None) -> None:

@@ -74,6 +74,43 @@ def load_state_into(model: "torch.nn.Module", state: dict, source: str) -> None:
     model.load_state_dict({k: state[k] for k in own}, strict=True)
 
 
+def preprocess_config(model_cfg: dict | None, overlay: dict | None = None) -> dict:
+    """open_clip's preprocess settings (size, mean, std, interpolation, ...) for an architecture.
+
+    Defaults are open_clip's (OpenAI mean/std), the size is the vision tower's ``image_size``, and
+    ``overlay`` (a checkpoint's ``preprocess_cfg``) wins over both.
+    """
+    from dataclasses import asdict
+
+    from open_clip.transform import PreprocessCfg, merge_preprocess_dict
+
+    cfg = asdict(PreprocessCfg())
+    size = ((model_cfg or {}).get("vision_cfg") or {}).get("image_size")
+    if size is not None:
+        cfg["size"] = size
+    return merge_preprocess_dict(cfg, overlay or {})
+
+
+def tokenizer_for(model_cfg: dict, folder: Path | None = None):
+    """The tokenizer an architecture was trained with (offline ``SimpleTokenizer`` unless the config names an HF one)."""
+    import open_clip
+
+    text_cfg = model_cfg.get("text_cfg") or {}
+    context_length = text_cfg.get("context_length", 77)
+    kwargs = dict(text_cfg.get("tokenizer_kwargs") or {})
+    name = text_cfg.get("hf_tokenizer_name")
+    if not name:
+        return open_clip.SimpleTokenizer(context_length=context_length, **kwargs)
+    source = folder if folder is not None and (folder / "tokenizer_config.json").is_file() else name
+    try:
+        return open_clip.HFTokenizer(
+            str(source), context_length=context_length, tokenizer_mode=text_cfg.get("tokenizer_mode"), **kwargs
+        )
+    except Exception as exc:  # missing `transformers`, or no network for the tokenizer files
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"text_cfg.hf_tokenizer_name {name!r}: cannot build the tokenizer ({reason})") from exc
+
+
 @dataclass
 class LoadedCLIP:
     model: "torch.nn.Module"

@@ -1,0 +1,129 @@
+"""``weightspace merge`` through ``cli.main.main``: flags, recipes, and every bad-input case (item 7)."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from cli.main import main
+from weightspace.checkpoint import MANIFEST_NAME, WEIGHTS_NAME, open_checkpoint
+
+
+def _fakes():
+    """tests/merge/fakes.py (a sibling test package); loaded by path so this folder needs no package."""
+    if "merge_fakes" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("merge_fakes", Path(__file__).parents[1] / "merge" / "fakes.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["merge_fakes"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["merge_fakes"]
+
+
+fakes = _fakes()
+
+
+@pytest.fixture
+def ckpts(tmp_path):
+    base = fakes.make_ckpt(tmp_path / "base", 0)
+    sds = {"base": base, "a": fakes.make_ckpt(tmp_path / "a", 1, base=base),
+           "b": fakes.make_ckpt(tmp_path / "b", 2, base=base)}
+    return tmp_path, sds
+
+
+def _run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def test_merge_with_flags(ckpts, capsys):
+    d, sds = ckpts
+    code, out, err = _run(capsys, "merge", "--method", "task-arith", d / "a", d / "b", "--base", d / "base",
+                          "-o", d / "out", "--set", "lambda=0.3", "--set", "variant=mean", "--include", "visual")
+    assert code == 0, err
+    assert "task-arith" in out and str(d / "out") in out
+    man = json.loads((d / "out" / MANIFEST_NAME).read_text())
+    assert man["params"] == {"lambda": 0.3, "variant": "mean"} and man["include"] == ["visual"]
+    got = open_checkpoint(d / "out").state_dict()
+    b = sds["base"]["visual.proj"]
+    assert torch.allclose(got["visual.proj"], b + 0.3 * ((sds["a"]["visual.proj"] - b) + (sds["b"]["visual.proj"] - b)) / 2,
+                          atol=1e-6)
+    assert torch.equal(got["text_projection"], sds["base"]["text_projection"])
+
+
+def test_merge_recipe_with_overrides(ckpts, capsys):
+    d, _ = ckpts
+    (d / "recipes").mkdir()
+    recipe = d / "recipes" / "soup.yaml"
+    recipe.write_text("method: ties\nbase: ../base\ninputs: [../a, ../b]\nparams: {density: 0.5}\noutput: ../soup\n")
+    code, _, err = _run(capsys, "merge", recipe, "--set", "aggregate=sum")
+    assert code == 0, err
+    man = json.loads((d / "soup" / MANIFEST_NAME).read_text())
+    assert man["method"] == "ties" and man["params"]["density"] == 0.5 and man["params"]["aggregate"] == "sum"
+    code, _, err = _run(capsys, "merge", recipe, "-o", d / "soup2", "--set", "density=0.25")
+    assert code == 0, err
+    assert json.loads((d / "soup2" / MANIFEST_NAME).read_text())["params"]["density"] == 0.25
+
+
+def _corrupt(path: Path) -> Path:
+    path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
+    return path
+
+
+def _truncated(d: Path) -> Path:
+    data = (d / "b" / WEIGHTS_NAME).read_bytes()
+    (d / "trunc.safetensors").write_bytes(data[: len(data) - 100])
+    return d / "trunc.safetensors"
+
+
+def _reshaped(d: Path, sds) -> Path:
+    sd = dict(sds["b"], **{"visual.proj": torch.zeros(4, 8)})
+    return fakes.make_bare(d / "reshaped.safetensors", sd)
+
+
+def _fewer_keys(d: Path, sds) -> Path:
+    return fakes.make_bare(d / "fewer.safetensors", {k: v for k, v in sds["b"].items() if k != "text_projection"})
+
+
+def _half(d: Path, sds) -> Path:
+    return fakes.make_bare(d / "half.safetensors", {k: v.half() if v.is_floating_point() else v for k, v in sds["b"].items()})
+
+
+BAD_CASES = {
+    # name: (extra argv built from (d, sds), words the one-line message must contain)
+    "missing keys": (lambda d, s: ["--method", "average", d / "a", _fewer_keys(d, s)], ["fewer.safetensors", "'text_projection'"]),
+    "mismatched shape": (lambda d, s: ["--method", "average", d / "a", _reshaped(d, s)], ["reshaped.safetensors", "'visual.proj'", "shape"]),
+    "dtype conflict": (lambda d, s: ["--method", "average", d / "a", _half(d, s)], ["half.safetensors", "F16", "--dtype"]),
+    "missing base": (lambda d, s: ["--method", "task-arith", d / "a", d / "b"], ["task-arith", "base"]),
+    "base not found": (lambda d, s: ["--method", "task-arith", d / "a", "--base", d / "nope"], ["nope", "no such"]),
+    "corrupt safetensors": (lambda d, s: ["--method", "average", d / "a", _corrupt(d / "bad.safetensors")], ["bad.safetensors", "corrupt"]),
+    "truncated safetensors": (lambda d, s: ["--method", "average", d / "a", _truncated(d)], ["trunc.safetensors", "truncated"]),
+    "output exists": (lambda d, s: ["--method", "average", d / "a", d / "b", "-o", d / "base"], ["base", "already exists"]),
+    "output is an input": (lambda d, s: ["--method", "average", d / "a", d / "b", "-o", d / "a", "--overwrite"], ["is the input"]),
+    "unknown method": (lambda d, s: ["--method", "soup", d / "a", d / "b"], ["'soup'", "available"]),
+    "unknown option": (lambda d, s: ["--method", "ties", d / "a", "--base", d / "base", "--set", "topk=20"], ["'topk'", "ties"]),
+    "bad option value": (lambda d, s: ["--method", "dare", d / "a", "--base", d / "base", "--set", "p=1.5"], ["'p'"]),
+    "malformed --set": (lambda d, s: ["--method", "ties", d / "a", "--base", d / "base", "--set", "density"], ["--set", "KEY=VALUE"]),
+    "bad dtype": (lambda d, s: ["--method", "average", d / "a", d / "b", "--dtype", "int8"], ["'dtype'", "int8"]),
+    "bad include": (lambda d, s: ["--method", "average", d / "a", d / "b", "--include", "visual.nothing*"], ["visual.nothing*"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CASES))
+def test_bad_input_is_one_line_naming_the_culprit_and_leaves_nothing(ckpts, capsys, case):
+    d, sds = ckpts
+    build, words = BAD_CASES[case]
+    argv = ["merge", *build(d, sds)]
+    if "-o" not in argv:
+        argv += ["-o", d / "out"]
+    before = sorted(p.name for p in d.iterdir())
+    code, _, err = _run(capsys, *argv)
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), err
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    assert sorted(p.name for p in d.iterdir()) == before  # no output, no temp folder

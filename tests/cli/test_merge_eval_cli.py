@@ -1,0 +1,52 @@
+"""``weightspace merge --eval`` and ``--sweep``: every merge scored from the merge command."""
+
+import json
+
+import pytest
+
+from cli.main import main
+
+
+@pytest.fixture(scope="module")
+def setup(eval_world, tmp_path_factory):
+    root = tmp_path_factory.mktemp("merge-eval-cli")
+    suite = eval_world.make_world(root / "world")
+    base, fts = eval_world.make_checkpoints(root / "ckpts", n=2)
+    return root, suite, base, fts
+
+
+def test_merge_eval_scores_the_output_and_records_it(setup, capsys):
+    root, suite, base, fts = setup
+    out, store = root / "ta", root / "r.sqlite"
+    args = ["merge", "--method", "task-arith", *map(str, fts), "--base", str(base), "-o", str(out),
+            "--set", "lambda=0.5", "--eval", str(suite), "--store", str(store)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "merged 2 input(s) with task-arith" in text and "top1" in text
+    assert main(["leaderboard", "--store", str(store), "--json", str(root / "lb.json")]) == 0
+    (board,) = json.loads((root / "lb.json").read_text())
+    assert [r["method"] for r in board["rows"]] == ["task-arith"]
+
+
+def test_merge_sweep_merges_and_scores_each_value(setup, capsys):
+    root, suite, base, fts = setup
+    out = root / "sweep"
+    args = ["merge", "--method", "task-arith", *map(str, fts), "--base", str(base), "-o", str(out),
+            "--sweep", "lambda=0.5:1.0:0.5", "--eval", str(suite), "--store", str(root / "s.sqlite")]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "lambda=0.5" in text and "lambda=1" in text and "best lambda=" in text
+    assert (out / "lambda=0.5").is_dir() and (out / "lambda=1").is_dir()
+    assert (out / "sweep_lambda.png").stat().st_size > 1000
+    doc = json.loads((out / "sweep.json").read_text())
+    assert [p["value"] for p in doc["points"]] == [0.5, 1.0]
+
+
+def test_sweep_needs_eval_and_a_single_setting(setup, capsys):
+    root, suite, base, fts = setup
+    common = ["merge", "--method", "task-arith", *map(str, fts), "--base", str(base), "-o", str(root / "x")]
+    assert main(common + ["--sweep", "lambda=0.1,0.2"]) == 1
+    assert "--sweep needs --eval" in capsys.readouterr().err
+    assert main(common + ["--sweep", "lambda=0.1,0.2", "--set", "lambda=1", "--eval", str(suite)]) == 1
+    assert "give it once" in capsys.readouterr().err
+    assert not (root / "x").exists()

@@ -1,0 +1,61 @@
+import csv
+import json
+
+import pytest
+
+from weightspace.errors import ConfigError
+from weightspace.eval.leaderboard import leaderboard, plot_png, render, write_csv, write_json_file
+from weightspace.eval.results import EvalResult, Row
+from weightspace.eval.store import ResultsStore
+
+
+def _res(name, sha, b2n_hm, target, suite_hash="h", method="ties", variant=""):
+    rows = [Row("base-to-novel", "b2n", "all", "hm", b2n_hm), Row("cross-dataset", "target", "mean", "top1", target),
+            Row("cross-dataset", "target", "split1", "top1", target, 10, 2)]
+    info = {"name": name, "method": method, "params": {"k": 0.2, "lambda": 1.0}, "parents": ["/x/ft0", "/x/ft1"]}
+    return EvalResult(f"/ck/{name}", sha, "demo", suite_hash, rows, variant, info)
+
+
+@pytest.fixture
+def store(tmp_path):
+    db = ResultsStore(tmp_path / "r.sqlite")
+    db.put(_res("old", "0" * 64, 0.9, 0.9, suite_hash="older"))
+    db.put(_res("m1", "1" * 64, 0.5, 0.7))
+    db.put(_res("m2", "2" * 64, 0.8, 0.6, method="average"))
+    db.put(_res("m1", "1" * 64, 0.6, 0.7, variant="ens(rho=0.5,clip=abc)"))
+    yield db
+    db.close()
+
+
+def test_rows_sorted_with_provenance(store):
+    (board,) = leaderboard(store)
+    assert board.hidden == 1  # the older suite version is not mixed in
+    assert [(r["name"], r["variant"]) for r in board.rows] == [("m2", ""), ("m1", "ens(rho=0.5,clip=abc)"), ("m1", "")]
+    top = board.rows[0]
+    assert top["score"] == pytest.approx(0.7) and top["method"] == "average" and top["parents"] == "ft0, ft1"
+    assert top["params"] == "k=0.2, lambda=1.0" and top["missing"] == 2 and top["rank"] == 1
+    (by_target,) = leaderboard(store, "demo", sort="target")
+    assert by_target.rows[0]["name"] == "m1"
+    with pytest.raises(ConfigError, match="--sort 'nope'"):
+        leaderboard(store, sort="nope")
+    with pytest.raises(ConfigError, match="no results for suite 'x'"):
+        leaderboard(store, "x")
+
+
+def test_outputs(store, tmp_path):
+    from rich.console import Console
+
+    boards = leaderboard(store)
+    write_csv(boards, tmp_path / "lb.csv")
+    write_json_file(boards, tmp_path / "lb.json")
+    plot_png(boards, tmp_path / "lb.png")
+    rows = list(csv.DictReader((tmp_path / "lb.csv").open()))
+    assert [r["name"] for r in rows] == ["m2", "m1", "m1"] and float(rows[0]["score"]) == pytest.approx(0.7)
+    assert rows[0]["suite"] == "demo" and rows[0]["b2n"] == "0.8"
+    doc = json.loads((tmp_path / "lb.json").read_text())
+    assert doc[0]["benchmarks"] == ["b2n", "target"] and doc[0]["rows"][1]["variant"].startswith("ens(")
+    assert (tmp_path / "lb.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    console = Console(width=200, record=True)
+    console.print(render(boards[0]))
+    text = console.export_text()
+    assert "m2" in text and "80.0" in text and "ρ=0.5" in text

@@ -1,0 +1,32 @@
+import pytest
+
+from weightspace.errors import ConfigError
+from weightspace.eval.protocols import PROTOCOLS, get_protocol
+
+
+def test_summaries_hand_computed():
+    b2n = get_protocol("base-to-novel").summarize({"base": 0.8, "novel": 0.4})
+    assert b2n == [("all", "hm", pytest.approx(2 * 0.8 * 0.4 / 1.2))]
+    cross = dict(((s, m), v) for s, m, v in get_protocol("cross-dataset").summarize({"s1": 0.5, "s2": 0.7}))
+    assert cross[("mean", "top1")] == pytest.approx(0.6)
+    assert cross[("std", "top1")] == pytest.approx(0.1)
+    ooc = get_protocol("out-of-context").summarize({"in_context": 0.9, "out_of_context": 0.3})
+    assert ooc == [("all", "hm", pytest.approx(0.45))]
+    assert get_protocol("closed-set").summarize({"test": 0.5}) == []
+
+
+def test_split_names_and_primary():
+    cfg = {"splits": [{"list": "a", "classnames": "n"}, {"name": "x", "list": "b", "classnames": "n"}]}
+    assert [n for n, _ in get_protocol("cross-dataset").splits(cfg, "w")] == ["split1", "x"]
+    assert {p.name: p.primary for p in PROTOCOLS.values()} == {
+        "base-to-novel": ("all", "hm"), "cross-dataset": ("mean", "top1"),
+        "out-of-context": ("all", "hm"), "closed-set": ("test", "top1")}
+
+
+def test_bad_configs_name_the_place():
+    with pytest.raises(ConfigError, match="bench: needs 'novel"):
+        get_protocol("base-to-novel").splits({"base": {}}, "bench")
+    with pytest.raises(ConfigError, match="unique"):
+        get_protocol("cross-dataset").splits({"splits": [{"name": "mean"}]}, "bench")
+    with pytest.raises(ConfigError, match="unknown protocol 'zero-shot'"):
+        get_protocol("zero-shot")

@@ -1,0 +1,76 @@
+from pathlib import Path
+
+import pytest
+
+from weightspace.errors import ConfigError
+from weightspace.eval.suite import SUITES_DIR, expand_vars, find_suite, load_suite
+
+
+def test_tiny_suite_parses_with_relative_paths(world):
+    suite = load_suite(world).validate()
+    assert [(b.name, b.protocol) for b in suite.benchmarks] == [
+        ("b2n", "base-to-novel"), ("target", "cross-dataset"), ("ooc", "out-of-context"), ("closed", "closed-set")]
+    b2n = suite.benchmark("b2n")
+    assert [s.name for s in b2n.splits] == ["base", "novel"]
+    assert Path(b2n.splits[0].list) == world.parent / "base.txt"
+    assert Path(b2n.splits[0].root) == world.parent / "videos"
+    assert b2n.model.temporal_views == 2 and b2n.model.num_frames == 4 and b2n.model.templates == "single"
+    assert suite.heldout_benchmark.name == "target"
+
+
+def test_content_hash_follows_list_contents(tmp_path):
+    (tmp_path / "a.txt").write_text("v.mp4 0\n")
+    (tmp_path / "n.json").write_text('{"0": "x"}')
+    (tmp_path / "s.yaml").write_text("name: s\nbenchmarks: [{name: b, protocol: closed-set, list: a.txt, classnames: n.json}]\n")
+    h1 = load_suite(tmp_path / "s.yaml").content_hash()
+    assert load_suite(tmp_path / "s.yaml").content_hash() == h1
+    (tmp_path / "a.txt").write_text("v.mp4 0\nw.mp4 0\n")
+    assert load_suite(tmp_path / "s.yaml").content_hash() != h1
+
+
+def test_env_vars_expand_with_defaults(monkeypatch, tmp_path):
+    monkeypatch.setenv("WS_T_ROOT", "/data")
+    monkeypatch.delenv("WS_T_UNSET", raising=False)
+    assert expand_vars("${WS_T_ROOT}/x") == "/data/x"
+    assert expand_vars("${WS_T_UNSET:-/d}/x") == "/d/x"
+    assert expand_vars("${WS_T_UNSET}/x") == "${WS_T_UNSET}/x"
+    (tmp_path / "s.yaml").write_text("name: s\nbenchmarks: [{name: b, protocol: closed-set, "
+                                     "list: '${WS_T_UNSET}/a.txt', classnames: n.json}]\n")
+    suite = load_suite(tmp_path / "s.yaml").validate(check_files=False)
+    with pytest.raises(ConfigError, match=r"benchmarks\[b\].test.list: environment variable WS_T_UNSET is not set"):
+        suite.validate()
+
+
+@pytest.mark.parametrize("body, match", [
+    ("name: s\nbenchmarks: []\n", "non-empty 'benchmarks'"),
+    ("name: s\nbenchmark: []\n", "unknown key"),
+    ("name: s\nbenchmarks: [{name: b, protocol: closed-set, list: a.txt}]\n", "needs 'list' and 'classnames'"),
+    ("name: s\nmodel: {views: {temporal: 0}}\nbenchmarks: [{name: b, protocol: closed-set, list: a, classnames: n}]\n",
+     "views.temporal: expected a positive integer"),
+    ("name: s\nbenchmarks: [{name: b, protocol: b2n, list: a, classnames: n}]\n", "unknown protocol 'b2n'"),
+    ("name: s\nheldout: nope\nbenchmarks: [{name: b, protocol: closed-set, list: a, classnames: n}]\n", "no benchmark 'nope'"),
+    ("name: [\n", "invalid YAML"),
+])
+def test_bad_suites_one_line_errors(tmp_path, body, match):
+    (tmp_path / "s.yaml").write_text(body)
+    with pytest.raises(ConfigError, match=match) as info:
+        load_suite(tmp_path / "s.yaml")
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_named_by_validate(tmp_path):
+    (tmp_path / "s.yaml").write_text("name: s\nbenchmarks: [{name: b, protocol: closed-set, list: a.txt, classnames: n.json}]\n")
+    with pytest.raises(ConfigError, match=r"benchmarks\[b\].test.list: .*a.txt does not exist"):
+        load_suite(tmp_path / "s.yaml").validate()
+
+
+def test_every_shipped_suite_parses():
+    files = sorted(SUITES_DIR.glob("*.yaml"))
+    names = {load_suite(f).validate(check_files=False).name for f in files}
+    assert {"demo", "cross_dataset_k400", "b2n_k400", "b2n_hmdb", "b2n_ucf", "b2n_ssv2", "ooc_scuba"} <= names
+    k = load_suite(SUITES_DIR / "cross_dataset_k400.yaml")
+    assert [len(b.splits) for b in k.benchmarks] == [3, 3, 3] and k.video_cache == "off"
+    assert k.model.temporal_views == 3 and k.model.spatial_crops == 1
+    assert find_suite("demo") == SUITES_DIR / "demo.yaml"
+    with pytest.raises(ConfigError, match="no such file"):
+        find_suite("no-such-suite")

@@ -1,0 +1,44 @@
+import json
+
+import pytest
+
+from weightspace.errors import ConfigError
+from weightspace.eval.evaluator import Evaluator
+from weightspace.eval.sweep import parse_sweep, run_sweep
+
+
+def test_parse_sweep():
+    name, values = parse_sweep("lambda=0.1:1.5:0.1")
+    assert name == "lambda" and len(values) == 15 and values[0] == 0.1 and values[-1] == 1.5 and values[4] == 0.5
+    assert parse_sweep("alpha=0.2,0.5") == ("alpha", [0.2, 0.5])
+    for bad in ("lambda", "lambda=1:0:0.1", "lambda=0:1:0", "x=a,b"):
+        with pytest.raises(ConfigError, match="--sweep"):
+            parse_sweep(bad)
+
+
+def test_three_point_sweep_shares_caches_and_resumes(world, ckpts, tmp_path, monkeypatch):
+    from weightspace.eval.suite import load_suite
+
+    base, fts = ckpts
+    suite = load_suite(world).with_benchmarks(["b2n", "target"])
+    ev = Evaluator(suite, store=tmp_path / "r.sqlite", cache_dir=tmp_path / "cache")
+    res = run_sweep("task-arith", [str(f) for f in fts[:2]], base=str(base), param="lambda", values=[0.0, 0.5, 1.0],
+                    suite=suite, out_dir=tmp_path / "sweep", evaluator=ev, objective="target")
+    assert [p.value for p in res.points] == [0.0, 0.5, 1.0]
+    assert len({p.result.sha256 for p in res.points}) == 3
+    assert ev.cache.stats["videos_miss"] == 2  # base + novel decoded once; target splits reuse their videos
+    assert ev.cache.stats["text_miss"] == 3  # 3 class-name sets; the text tower is shared by every merge
+    assert res.plot.is_file() and res.plot.stat().st_size > 1000
+    doc = json.loads(res.summary.read_text())
+    assert [p["value"] for p in doc["points"]] == [0.0, 0.5, 1.0] and doc["objective"] == "target"
+    assert doc["best"] == max(res.points, key=lambda p: p.result.score("target")).value
+    # λ = 0 is the base itself (task arithmetic adds nothing)
+    assert res.points[0].result.rows == ev.evaluate(base, record=False).rows
+    # rerun: every point is already merged and scored
+    import weightspace.merge
+
+    monkeypatch.setattr(weightspace.merge, "merge", lambda *a, **k: pytest.fail("merged again"))
+    batches = ev.model_batches
+    again = run_sweep("task-arith", [str(f) for f in fts[:2]], base=str(base), param="lambda", values=[0.0, 0.5, 1.0],
+                      suite=suite, out_dir=tmp_path / "sweep", evaluator=ev, objective="target")
+    assert ev.model_batches == batches and all(p.result.from_store for p in again.points)

@@ -1,0 +1,49 @@
+import pytest
+
+from weightspace.errors import ConfigError
+from weightspace.merge import load_recipe
+
+
+def test_paths_resolve_relative_to_the_recipe(tmp_path):
+    (tmp_path / "r").mkdir()
+    recipe = tmp_path / "r" / "m.yaml"
+    recipe.write_text("method: ties\nbase: ../ckpt/base\ninputs: [a, /abs/b, 'hf-hub:org/x@v1']\n"
+                      "params: {density: 0.3}\ninclude: visual\noutput: out/merged\n")
+    job = load_recipe(recipe)
+    assert job["method"] == "ties" and job["params"] == {"density": 0.3}
+    assert job["base"] == str(tmp_path / "r" / "../ckpt/base")
+    assert job["inputs"] == [str(tmp_path / "r" / "a"), "/abs/b", "hf-hub:org/x@v1"]
+    assert job["include"] == ["visual"] and job["exclude"] == []
+    assert job["out"] == str(tmp_path / "r" / "out/merged")
+
+
+@pytest.mark.parametrize("text,match", [
+    ("method: ties\ninputs: [a]\nlamda: 1\n", "unknown recipe key 'lamda'"),
+    ("inputs: [a]\n", "'method' is required"),
+    ("method: ties\ninputs: []\n", "'inputs' must be a non-empty list"),
+    ("method: ties\ninputs: [a]\nparams: [1]\n", "'params' must be a mapping"),
+    ("method: [\n", "invalid YAML"),
+])
+def test_bad_recipes_name_the_file_and_field(tmp_path, text, match):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text(text)
+    with pytest.raises(ConfigError, match=match) as exc:
+        load_recipe(recipe)
+    assert str(recipe) in str(exc.value)
+
+
+def test_example_recipes_are_valid():
+    from pathlib import Path
+
+    from weightspace.merge import get_method
+    from weightspace.merge.registry import InputsInfo
+
+    recipes = sorted((Path(__file__).parents[2] / "recipes" / "merge").glob("*.yaml"))
+    assert len(recipes) >= 6
+    for path in recipes:
+        job = load_recipe(path)
+        method = get_method(job["method"])
+        metas = [{"provenance": {"epoch": i + 1}} for i in range(len(job["inputs"]))]
+        method.resolve_params(job["params"], InputsInfo(len(job["inputs"]), job["base"] is not None, metas,
+                                                        job["inputs"]))
+        assert job["out"], path

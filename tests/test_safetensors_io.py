@@ -1,0 +1,102 @@
+import hashlib
+import json
+import struct
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from weightspace.errors import CheckpointError
+from weightspace.safetensors_io import map_tensor, read_header, read_tensor, save_tensors, write_streaming
+
+TENSORS = {
+    "f32": torch.randn(3, 4),
+    "f16": torch.randn(5).half(),
+    "bf16": torch.randn(2, 3).bfloat16(),
+    "f64": torch.randn(2).double(),
+    "i64": torch.arange(6).reshape(2, 3),
+    "u8": torch.tensor([1, 2, 255], dtype=torch.uint8),
+    "bool": torch.tensor([True, False]),
+    "scalar": torch.tensor(2.5),
+    "empty": torch.zeros(0, 3),
+}
+
+
+@pytest.mark.parametrize("reader", [read_tensor, map_tensor])
+def test_round_trip_every_dtype_and_agree_with_the_reference_library(tmp_path, reader):
+    path = tmp_path / "t.safetensors"
+    save_tensors(path, TENSORS, metadata={"k": "v"})
+    infos, meta = read_header(path)
+    assert meta == {"k": "v"}
+    ref = load_file(path)  # the reference reader accepts our files
+    for name, t in TENSORS.items():
+        got = reader(path, infos[name])
+        assert got.dtype == t.dtype and got.shape == t.shape and torch.equal(got, t) and torch.equal(ref[name], t)
+
+
+def test_reads_files_written_by_the_reference_library(tmp_path):
+    path = tmp_path / "ref.safetensors"
+    save_file({"a": torch.arange(10.0), "b": torch.ones(2, 2, dtype=torch.bfloat16)}, path, metadata={"m": "1"})
+    infos, meta = read_header(path)
+    assert meta == {"m": "1"} and torch.equal(read_tensor(path, infos["a"]), torch.arange(10.0))
+
+
+def test_streaming_writer_digest_is_the_file_sha256(tmp_path):
+    path = tmp_path / "s.safetensors"
+    h = hashlib.sha256()
+    specs = [("x", "F32", (2, 2)), ("y", "I64", (3,))]
+    write_streaming(path, specs, iter([torch.ones(2, 2), torch.arange(3)]), {"format": "pt"}, digest=h)
+    assert h.hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (8 + struct.unpack("<Q", path.read_bytes()[:8])[0]) % 8 == 0  # header padded to 8 bytes
+
+
+@pytest.mark.parametrize("tensors,match", [
+    ([torch.ones(2, 2)], "fewer tensors than declared \\(missing 'y'\\)"),
+    ([torch.ones(2, 3), torch.arange(3)], "'x' is F32\\[2, 3\\], declared F32\\[2, 2\\]"),
+    ([torch.ones(2, 2).half(), torch.arange(3)], "'x' is F16"),
+])
+def test_streaming_writer_refuses_tensors_that_do_not_fit(tmp_path, tensors, match):
+    with pytest.raises(CheckpointError, match=match):
+        write_streaming(tmp_path / "w.safetensors", [("x", "F32", (2, 2)), ("y", "I64", (3,))], tensors)
+
+
+def _header_file(path, header: dict, data: bytes = b"") -> None:
+    raw = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + data)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda p: p.write_bytes(b"\x01\x02"), "shorter than its 8-byte header"),
+    (lambda p: p.write_bytes(struct.pack("<Q", 10**6) + b"{}"), "corrupt or truncated safetensors header"),
+    (lambda p: p.write_bytes(struct.pack("<Q", 5) + b"{nope"), "corrupt safetensors header"),
+    (lambda p: _header_file(p, [1, 2]), "not a JSON object"),
+    (lambda p: _header_file(p, {"a": {"dtype": "F32"}}), "corrupt safetensors entry for key 'a'"),
+    (lambda p: _header_file(p, {"a": {"dtype": "X9", "shape": [1], "data_offsets": [0, 4]}}, b"0000"), "unsupported dtype X9"),
+    (lambda p: _header_file(p, {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}, b"0000"), "does not match its shape"),
+    (lambda p: _header_file(p, {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"0000"), "truncated \\(key 'a'"),
+])
+def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path, make, match):
+    path = tmp_path / "bad.safetensors"
+    make(path)
+    with pytest.raises(CheckpointError, match=match) as exc:
+        read_header(path)
+    assert str(path) in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("reader", [read_tensor, map_tensor])
+def test_file_truncated_after_its_header_was_read(tmp_path, reader):
+    path = tmp_path / "t.safetensors"
+    save_tensors(path, {"a": torch.ones(1000)})
+    infos, _ = read_header(path)
+    path.write_bytes(path.read_bytes()[:-400])
+    with pytest.raises(CheckpointError, match="truncated"):
+        reader(path, infos["a"])
+
+
+def test_mapped_tensor_writes_stay_private(tmp_path):
+    path = tmp_path / "t.safetensors"
+    save_tensors(path, {"a": torch.zeros(4)})
+    infos, _ = read_header(path)
+    t = map_tensor(path, infos["a"])
+    t += 1
+    assert torch.equal(read_tensor(path, infos["a"]), torch.zeros(4))

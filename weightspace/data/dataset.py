@@ -1,0 +1,170 @@
+"""``VideoDataset``: a list file + class names -> normalised clips, robust to unreadable videos.
+
+``ds[i]`` is ``{"video", "label", "index", "ok"}`` with ``video`` float ``[T, 3, S, S]`` in train mode and
+``[V, T, 3, S, S]`` in test mode (V = temporal_views x spatial_crops, temporal-view major). A video that cannot
+be read gives a zero clip with ``ok=False`` instead of an exception (a DataLoader never crashes mid-epoch);
+it is recorded in ``ds.failures`` (also from DataLoader worker processes: they append to a shared log file)
+and ``ds.report_failures()`` lists the paths at the end.
+
+Train-time randomness is reproducible: frame offsets and crop position come from ``(seed, epoch, index)``;
+call ``ds.set_epoch(e)`` each epoch (as with ``DistributedSampler``) for fresh offsets.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from weightspace.data.cache import FrameCache
+from weightspace.data.classnames import check_labels, load_classnames
+from weightspace.data.decode import FrameSource, VideoReadError, open_source
+from weightspace.data.lists import read_list
+from weightspace.data.sampling import segment_indices, spatial_positions, view_indices
+from weightspace.data.transforms import CLIP_MEAN, CLIP_STD, crop, normalize, resize_short, to_tensor
+from weightspace.errors import ConfigError
+
+MODES = ("train", "test")
+
+
+@dataclass(frozen=True)
+class Failure:
+    index: int
+    path: str
+    reason: str
+
+
+def _remove_log(path: str, owner_pid: int) -> None:
+    if os.getpid() == owner_pid:  # forked DataLoader workers must not delete the parent's log
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+class VideoDataset(Dataset):
+    """Videos (or frame folders) from a list file, labelled with names from a class-name file."""
+
+    def __init__(
+        self,
+        list_file: str | os.PathLike,
+        classnames_file: str | os.PathLike,
+        *,
+        root: str | os.PathLike | None = None,
+        num_frames: int = 8,
+        image_size: int = 224,
+        mode: str = "train",
+        temporal_views: int = 1,
+        spatial_crops: int = 1,
+        seed: int = 0,
+        cache_dir: str | os.PathLike | None = None,
+        cache_frames: int | None = None,
+        mean: tuple[float, float, float] = CLIP_MEAN,
+        std: tuple[float, float, float] = CLIP_STD,
+    ):
+        if mode not in MODES:
+            raise ConfigError(f"mode {mode!r}: expected one of {', '.join(MODES)}")
+        if num_frames < 1 or image_size < 1 or temporal_views < 1:
+            raise ConfigError("num_frames, image_size and temporal_views must be positive")
+        try:
+            self.crop_positions = spatial_positions(spatial_crops)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if cache_dir is not None and spatial_crops != 1:
+            raise ConfigError("cache_dir stores square centre crops; use spatial_crops=1 with a frame cache")
+        self.list_file = Path(list_file)
+        self.classnames_file = Path(classnames_file)
+        self.entries = read_list(self.list_file, root)
+        self.classnames: list[str] = load_classnames(self.classnames_file)
+        check_labels(self.entries, len(self.classnames), self.list_file, self.classnames_file)
+        self.num_frames, self.image_size, self.mode = num_frames, image_size, mode
+        self.temporal_views = temporal_views if mode == "test" else 1
+        self.spatial_crops = spatial_crops if mode == "test" else 1
+        self.seed, self.epoch = seed, 0
+        self.mean, self.std = tuple(mean), tuple(std)
+        fd, self._log = tempfile.mkstemp(prefix="ws-video-failures-", suffix=".tsv")
+        os.close(fd)
+        weakref.finalize(self, _remove_log, self._log, os.getpid())
+        self.cache = None
+        if cache_dir is not None:
+            frames = cache_frames or max(2 * num_frames, num_frames * self.temporal_views)
+            self.cache = FrameCache.ensure(cache_dir, self.list_file, self.entries, image_size=image_size, frames=frames)
+
+    # -- sizes -------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def num_views(self) -> int:
+        return self.temporal_views * len(self.crop_positions) if self.mode == "test" else 1
+
+    @property
+    def labels(self) -> list[int]:
+        return [e.label for e in self.entries]
+
+    @property
+    def clip_shape(self) -> tuple[int, ...]:
+        clip = (self.num_frames, 3, self.image_size, self.image_size)
+        return (self.num_views, *clip) if self.mode == "test" else clip
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    # -- loading -----------------------------------------------------------------------------------
+    def _source(self, index: int) -> FrameSource:
+        e = self.entries[index]
+        if self.cache is not None:
+            return self.cache.source(index, e.path)
+        return open_source(e.path, e.num_frames)
+
+    def load(self, index: int) -> torch.Tensor:
+        """The normalised clip; raises ``VideoReadError`` when the video cannot be read."""
+        src = self._source(index)
+        total = src.num_frames()
+        size = self.image_size
+        if self.mode == "train":
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            video = resize_short(to_tensor(src.read(segment_indices(total, self.num_frames, rng=rng))), size)
+            return normalize(crop(video, size, float(rng.random())), self.mean, self.std)
+        idx = view_indices(total, self.num_frames, self.temporal_views)
+        video = resize_short(to_tensor(src.read(idx.reshape(-1))), size)
+        video = video.view(self.temporal_views, self.num_frames, *video.shape[1:])
+        views = [crop(v, size, pos) for v in video for pos in self.crop_positions]
+        return normalize(torch.stack(views), self.mean, self.std)
+
+    def __getitem__(self, index: int) -> dict:
+        e = self.entries[index]
+        try:
+            video, ok = self.load(index), True
+        except (VideoReadError, OSError, ValueError) as exc:
+            reason = " ".join(str(exc).split()).removeprefix(f"{e.path}: ") or type(exc).__name__
+            with open(self._log, "a", encoding="utf-8") as fh:
+                fh.write(f"{index}\t{e.path}\t{reason}\n")
+            video, ok = torch.zeros(self.clip_shape), False
+        return {"video": video, "label": e.label, "index": index, "ok": ok}
+
+    # -- failures ----------------------------------------------------------------------------------
+    @property
+    def failures(self) -> list[Failure]:
+        """Unreadable videos seen so far (by any process), one per index, in index order."""
+        seen: dict[int, Failure] = {}
+        with open(self._log, encoding="utf-8") as fh:
+            for line in fh:
+                idx, path, reason = line.rstrip("\n").split("\t", 2)
+                seen.setdefault(int(idx), Failure(int(idx), path, reason))
+        return [seen[i] for i in sorted(seen)]
+
+    def report_failures(self) -> str:
+        """'' when every video was read, else a message listing every unreadable path and why."""
+        fails = self.failures
+        if not fails:
+            return ""
+        lines = [f"{len(fails)} of {len(self)} videos in {self.list_file} could not be read (zero clips were used):"]
+        lines += [f"  {f.path}: {f.reason}" for f in fails]
+        return "\n".join(lines)

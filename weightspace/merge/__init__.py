@@ -1,0 +1,18 @@
+"""Weight-space merging: task vectors, a registry of methods, and a streaming executor.
+
+Public API: ``merge(method, inputs, *, base=None, out, params=None, include=None, exclude=None,
+dtype=None, overwrite=False) -> Path``, ``get_method(name)``, ``available_methods()``,
+``gaussian_weights(epochs, mu, sigma)``, ``TaskVector``, ``load_recipe(path)``.
+Importing this package does not import torch.
+"""
+
+from weightspace.merge.engine import merge
+from weightspace.merge.methods.gwa import gaussian_weights
+from weightspace.merge.recipe import load_recipe
+from weightspace.merge.registry import MergeMethod, available_methods, get_method, register
+from weightspace.merge.task_vector import TaskVector
+
+__all__ = [
+    "MergeMethod", "TaskVector", "available_methods", "gaussian_weights", "get_method", "load_recipe", "merge",
+    "register",
+]

@@ -1,0 +1,66 @@
+"""YAML merge recipes: the file form of ``weightspace merge``.
+
+    method: ties
+    base: ../ckpts/clip-b16          # paths are relative to this file; hf-hub:ORG/NAME stays as is
+    inputs: [ft_k400, ft_ssv2]
+    params: {density: 0.2, lambda: 1.0}
+    include: [visual]                # optional, as are exclude, dtype, output
+    output: merged/ties-k400-ssv2
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from weightspace.checkpoint import HF_PREFIX
+from weightspace.errors import ConfigError
+from weightspace.yaml_file import read_yaml_mapping
+
+RECIPE_KEYS = ("method", "base", "inputs", "params", "include", "exclude", "dtype", "output")
+
+
+def _resolve_ref(ref, where: Path, field: str, path: Path) -> str:
+    if not isinstance(ref, (str, os.PathLike)) or not str(ref):
+        raise ConfigError(f"{path}: {field!r} must be a path or hf-hub: reference, got {ref!r}")
+    ref = str(ref)
+    if ref.startswith(HF_PREFIX):
+        return ref
+    return str(where / Path(ref).expanduser())  # an absolute path survives the join
+
+
+def _patterns(doc: dict, field: str, path: Path) -> list[str]:
+    value = doc.get(field) or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: {field!r} must be a pattern or a list of patterns")
+    return value
+
+
+def load_recipe(path: str | os.PathLike) -> dict:
+    """Read a recipe into the keyword arguments of ``weightspace.merge.merge`` (``output`` -> ``out``)."""
+    path = Path(path)
+    doc = read_yaml_mapping(path, "recipe")
+    unknown = sorted(set(doc) - set(RECIPE_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown recipe key {unknown[0]!r} (known: {', '.join(RECIPE_KEYS)})")
+    if not isinstance(doc.get("method"), str):
+        raise ConfigError(f"{path}: 'method' is required (a method name)")
+    inputs = doc.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise ConfigError(f"{path}: 'inputs' must be a non-empty list of checkpoints")
+    params = doc.get("params") or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: 'params' must be a mapping of option: value")
+    where = path.parent
+    return {
+        "method": doc["method"],
+        "inputs": [_resolve_ref(r, where, "inputs", path) for r in inputs],
+        "base": _resolve_ref(doc["base"], where, "base", path) if doc.get("base") is not None else None,
+        "params": params,
+        "include": _patterns(doc, "include", path),
+        "exclude": _patterns(doc, "exclude", path),
+        "dtype": doc.get("dtype"),
+        "out": _resolve_ref(doc["output"], where, "output", path) if doc.get("output") is not None else None,
+    }

@@ -1,0 +1,62 @@
+"""What ``weightspace inspect`` reports: metadata, parameter counts per tag, task-vector norms and cosines."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from typing import Sequence
+
+from weightspace.checkpoint import TAGS, key_tag, open_checkpoint
+from weightspace.merge.filters import KeyFilter
+from weightspace.merge.task_vector import task_vector_stats
+
+
+def _kind(ckpt) -> str:
+    if ckpt.folder is not None:
+        return "folder"
+    return "legacy" if ckpt.is_legacy else "safetensors"
+
+
+def describe(ref: str | os.PathLike) -> dict:
+    """One checkpoint's metadata and parameter counts (headers only, plus the file hash)."""
+    ckpt = open_checkpoint(ref)
+    src = ckpt.source()
+    per_tag: Counter = Counter()
+    dtypes: Counter = Counter()
+    for k in src.keys():
+        info = src.info(k)
+        per_tag[key_tag(k)] += info.numel
+        dtypes[info.dtype] += info.numel
+    meta = ckpt.meta or {}
+    prov = meta.get("provenance") or {}
+    return {
+        "ref": ckpt.ref,
+        "kind": _kind(ckpt),
+        "sha256": ckpt.sha256(),
+        "keys": len(src.keys()),
+        "parameters": sum(per_tag.values()),
+        "parameters_by_tag": {t: per_tag[t] for t in TAGS if per_tag[t]},
+        "dtypes": dict(dtypes),
+        "model_cfg": bool(ckpt.model_cfg),
+        "embed_dim": (ckpt.model_cfg or {}).get("embed_dim"),
+        "video": meta.get("video") or {},
+        "base_model": meta.get("base_model"),
+        "provenance": {k: v for k, v in prov.items() if k in ("kind", "method", "epoch", "params")},
+    }
+
+
+def summarize(refs: Sequence[str | os.PathLike], *, base: str | os.PathLike | None = None,
+              include: Sequence[str] | None = None, exclude: Sequence[str] | None = None) -> dict:
+    """``describe`` for each checkpoint; with a base, task-vector norms per tag and the cosine matrix."""
+    from weightspace.merge.engine import MergeInput, plan_keys
+
+    report = {"checkpoints": [describe(r) for r in refs], "base": describe(base) if base is not None else None,
+              "task_vectors": None}
+    if base is not None:
+        opened = [open_checkpoint(r) for r in [base, *refs]]
+        ins = [MergeInput(c, c.source(), "input", None) for c in opened]
+        plan = plan_keys(ins[0], ins[1:], KeyFilter(include, exclude), None)
+        keys = [p.key for p in plan if p.action == "merge"]
+        stats = task_vector_stats(ins[0].source, [m.source for m in ins[1:]], keys)
+        report["task_vectors"] = {"labels": [str(r) for r in refs], "norms": stats.norms, "cosine": stats.cosine}
+    return report

@@ -1,0 +1,35 @@
+"""The training progress bar: epoch, steps, loss, learning rate and throughput (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+class TrainProgress:
+    def __init__(self, total_steps: int, *, enabled: bool = True):
+        self.enabled = enabled
+        self._progress = Progress(
+            TextColumn("[bold]epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  lr {task.fields[lr]:.2e}  {task.fields[speed]:.1f} samples/s"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            disable=not enabled,
+        )
+        self._task = self._progress.add_task("train", total=total_steps, epoch="-", loss=float("nan"), lr=0.0, speed=0.0)
+
+    def __enter__(self) -> "TrainProgress":
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.__exit__(*exc)
+
+    def advance_to(self, step: int) -> None:
+        self._progress.update(self._task, completed=step)
+
+    def update(self, epoch: int, epochs: int, loss: float, lr: float, speed: float) -> None:
+        self._progress.update(self._task, advance=1, epoch=f"{epoch}/{epochs}", loss=loss, lr=lr, speed=speed)

@@ -1,0 +1,15 @@
+"""``plain``: standard fine-tuning, cross-entropy of video features against class text features."""
+
+from __future__ import annotations
+
+from weightspace.train.strategies.base import STRATEGIES, Strategy
+
+
+@STRATEGIES.register
+class Plain(Strategy):
+    name = "plain"
+    reference = "Open-VCLIP/ViFi-CLIP fine-tuning: CE over exp(s)·f·Wᵀ (seed_methods §1.1)"
+
+    def compute_gradients(self, learner, batches, lr):
+        (batch,) = batches
+        return learner.backward(batch)
