@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.points}-point λ sweep (merge + eval)  {t_sweep:7.2f} s   best λ={res.best.value:g}, plot {res.plot.name}")
         print(f"{args.points} separate merges + cold evals  {t_separate:7.2f} s   (estimated from the means above)")
         verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
-        print(f"sweep / separate = {ratio:.2f}  (target ≤ {TARGET_RATIO})  {verdict}")
+        print(f"sweep / separate = {ratio:.3f}  (target ≤ {TARGET_RATIO})  {verdict}")
         return 0 if ratio <= TARGET_RATIO else 1
     finally:
         if not args.work:

@@ -38,6 +38,7 @@ def test_folder_round_trip(tmp_path):
     again = open_checkpoint(tmp_path / "c")
     assert again.model_cfg == CFG and again.preprocess_cfg == {"mean": [0.5]}
     assert again.meta["video"] == {"temporal": "vclip"} and again.meta["provenance"] == {"epoch": 3}
+    assert ckpt.sha256() == again.sha256()
     assert again.meta["format_version"] == 1 and again.meta["weightspace_version"]
     sd = again.state_dict()
     assert all(torch.equal(sd[k], v) for k, v in SD.items())

@@ -199,7 +199,6 @@ def run_demo(out: str | Path = "runs/demo", *, cache_root: str | Path | None = N
 
     from rich.console import Console
 
-    from weightspace.eval import evaluate
     from weightspace.eval.evaluator import Evaluator
     from weightspace.eval.leaderboard import leaderboard, plot_png, render, write_csv, write_json_file
     from weightspace.eval.results import write_eval_results
@@ -249,7 +248,7 @@ def run_demo(out: str | Path = "runs/demo", *, cache_root: str | Path | None = N
 
     _step(console, "4/5 scoring every model and merge")
     scored = {k: evaluator.evaluate(v, label=k) for k, v in refs.items()}
-    scored["meta_gwa_ens"] = evaluator.evaluate(refs["meta_gwa"], rho=RHO, clip_base=str(clip), label="meta_gwa_ens")
+    scored["meta_gwa_ens"] = evaluator.evaluate(refs["meta_gwa"], rho=RHO, clip_base=str(clip), label="meta_gwa")
     names["meta_gwa_ens"] = f"meta GWA + CLIP prediction ensemble, rho={RHO}"
     for k, r in scored.items():
         if k != "meta_gwa_ens":

@@ -1,23 +1,14 @@
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from cli.main import main
 
 
-def _world_module():
-    spec = importlib.util.spec_from_file_location("ws_eval_world", Path(__file__).parents[1] / "eval" / "world.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(eval_world, tmp_path_factory):
     """A one-benchmark suite over the tiny eval world, and tiny checkpoints."""
-    w = _world_module()
+    w = eval_world
     root = tmp_path_factory.mktemp("eval-cli")
     full = w.make_world(root / "world")
     _, fts = w.make_checkpoints(root / "ckpts", n=2)

@@ -13,7 +13,7 @@ Public API (imported lazily, so ``import weightspace.eval`` does not pull in tor
 
 from __future__ import annotations
 
-import importlib
+from weightspace._lazy import lazy_exports
 
 _EXPORTS = {
     "evaluate": "evaluator",
@@ -40,8 +40,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -61,7 +61,7 @@ def checkpoint_info(ckpt: Checkpoint) -> dict:
         parents = [base["ref"]]
     params = prov.get("params")
     if params is None:
-        params = {k: prov[k] for k in ("recipe", "strategy", "epoch", "dataset") if k in prov}
+        params = {k: prov[k] for k in ("recipe", "strategy", "epoch") if k in prov}
     return {"name": ckpt.name, "method": prov.get("method") or prov.get("kind") or "checkpoint",
             "params": params, "parents": parents}
 

@@ -8,6 +8,7 @@ and an ``Evaluator`` restricted to the suite's held-out benchmark.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -63,6 +64,8 @@ def greedy_soup(
     """Greedy soup of checkpoint folders, scored on the held-out benchmark; the soup is written to ``out``."""
     from weightspace.merge import merge
 
+    if Path(out).exists() and not overwrite:  # fail before the scoring work, not after it
+        raise ConfigError(f"{out}: already exists (use overwrite to replace it)")
     full = as_suite(evaluator.suite if evaluator else suite)
     bench = heldout or full.heldout or full.benchmarks[0].name
     if evaluator is None:
@@ -72,7 +75,7 @@ def greedy_soup(
     refs = [str(c) for c in candidates]
     work = Path(tempfile.mkdtemp(prefix="ws-greedy-soup-"))
     try:
-        counter = iter(range(1 << 30))
+        counter = itertools.count()
 
         def soup_score(ingredients: list) -> float:
             folder = work / f"soup-{next(counter)}"

@@ -34,11 +34,10 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import yaml
-
 from weightspace.errors import ConfigError
 from weightspace.eval.ensemble import AGGREGATIONS
 from weightspace.eval.protocols import get_protocol
+from weightspace.yaml_file import read_yaml_mapping
 
 BUILTIN = "builtin:"
 VIDEO_CACHE_MODES = ("disk", "memory", "off")
@@ -277,13 +276,7 @@ def parse_suite(doc: dict, base: Path, source: str) -> Suite:
 def load_suite(path: str | os.PathLike) -> Suite:
     """Read and schema-check a suite file (files are checked by ``validate()``)."""
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read suite ({exc.strerror or exc})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    suite = parse_suite(doc, path.resolve().parent, str(path))
+    suite = parse_suite(read_yaml_mapping(path, "suite"), path.resolve().parent, str(path))
     suite.path = path
     return suite
 
