@@ -50,6 +50,8 @@ app.command("merge")(_merge.merge)
 from cli import push as _push  # noqa: E402
 app.command("pull")(_push.pull)
 app.command("push")(_push.push)
+from cli import soup as _soup  # noqa: E402
+app.command("soup")(_soup.soup)
 from cli import synth as _synth  # noqa: E402
 app.command("synth")(_synth.synth)
 from cli import train as _train  # noqa: E402

@@ -27,3 +27,11 @@ def test_tokenizer_for_unavailable_hf_tokenizer_is_one_line_error():
     with pytest.raises(ConfigError, match="hf_tokenizer_name 'no-such-org/no-such-tokenizer'") as info:
         tokenizer_for(cfg)
     assert "\n" not in str(info.value)
+
+
+def test_openai_tag_records_quick_gelu_and_its_preprocessing():
+    from weightspace.models.factory import model_config, tagged_configs
+
+    model_cfg, preprocess_cfg = tagged_configs("ViT-B-16", "openai")
+    assert model_cfg["quick_gelu"] is True and "quick_gelu" not in model_config("ViT-B-16")
+    assert preprocess_cfg["mean"] == [0.48145466, 0.4578275, 0.40821073] and preprocess_cfg["interpolation"] == "bicubic"

@@ -119,6 +119,23 @@ class LoadedCLIP:
     checkpoint: Checkpoint | None  # None when built from an open_clip pretrained tag
 
 
+def tagged_configs(name: str, tag: str) -> tuple[dict, dict]:
+    """(model_cfg, preprocess_cfg) of an open_clip pretrained tag, as the weights need them.
+
+    Tags can change the architecture: OpenAI's weights need QuickGELU, which the plain config (e.g.
+    ``ViT-B-16``) lacks, so a saved checkpoint would otherwise reload with the wrong activation.
+    """
+    import open_clip
+
+    model_cfg = model_config(name)
+    tag_cfg = open_clip.get_pretrained_cfg(name, tag) or {}
+    if tag_cfg.get("quick_gelu"):
+        model_cfg["quick_gelu"] = True
+    preprocess_cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in tag_cfg.items()
+                      if k in ("mean", "std", "interpolation", "resize_mode")}
+    return model_cfg, preprocess_cfg
+
+
 def load_clip(ref: str, *, model_name: str | None = None, pretrained: str | None = None) -> LoadedCLIP:
     """Load a CLIP from a checkpoint reference or an open_clip name (+ pretrained tag or file)."""
     is_path = ref.startswith((HF_PREFIX, "local-dir:")) or Path(ref).exists()
@@ -129,11 +146,12 @@ def load_clip(ref: str, *, model_name: str | None = None, pretrained: str | None
         elif pretrained:
             import open_clip
 
+            model_cfg, preprocess_cfg = tagged_configs(ref, pretrained)
             try:
                 model = open_clip.create_model(ref, pretrained=pretrained)
             except Exception as exc:  # network or unknown tag: one line, not a traceback
                 raise CheckpointError(f"{ref} pretrained={pretrained!r}: cannot load ({exc})") from exc
-            return LoadedCLIP(model, model_cfg, None, None)
+            return LoadedCLIP(model, model_cfg, preprocess_cfg, None)
         else:
             return LoadedCLIP(build_clip(model_cfg), model_cfg, None, None)
     else:
