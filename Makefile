@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/merge_bench.py
+	for b in merge train eval synth video_clip; do $(BIN)/python benchmarks/$${b}_bench.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache
