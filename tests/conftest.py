@@ -15,16 +15,12 @@ os.environ["WEIGHTSPACE_CACHE"] = tempfile.mkdtemp(prefix="ws-test-cache-")
 os.environ["WEIGHTSPACE_HOME"] = tempfile.mkdtemp(prefix="ws-test-home-")
 
 
-import importlib.util  # noqa: E402
-from pathlib import Path  # noqa: E402
-
 import pytest  # noqa: E402
+
+from sibling import load_sibling  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def eval_world():
     """``tests/eval/world.py`` (tiny mp4 world, suite and checkpoints) as a module, for any test folder."""
-    spec = importlib.util.spec_from_file_location("ws_eval_world", Path(__file__).parent / "eval" / "world.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_sibling("eval/world.py", "ws_eval_world")

@@ -1,28 +1,17 @@
 """``weightspace merge`` through ``cli.main.main``: flags, recipes, and every bad-input case (item 7)."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from cli.main import main
+from sibling import load_sibling
 from weightspace.checkpoint import MANIFEST_NAME, WEIGHTS_NAME, open_checkpoint
 
 
-def _fakes():
-    """tests/merge/fakes.py (a sibling test package); loaded by path so this folder needs no package."""
-    if "merge_fakes" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("merge_fakes", Path(__file__).parents[1] / "merge" / "fakes.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["merge_fakes"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["merge_fakes"]
-
-
-fakes = _fakes()
+fakes = load_sibling("merge/fakes.py", "merge_fakes")
 
 
 @pytest.fixture

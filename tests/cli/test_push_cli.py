@@ -1,6 +1,5 @@
 """``weightspace push`` / ``weightspace pull`` through ``cli.main.main`` against the loopback fake Hub."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -10,20 +9,11 @@ import pytest
 import torch
 
 from cli.main import main
+from sibling import load_sibling
 from weightspace.checkpoint import WEIGHTS_NAME, make_meta, open_checkpoint, save_checkpoint
 
 
-def _load_fake_hub():
-    """tests/hub/fake_hub.py (a sibling test folder, not a package): reuse it if tests/hub loaded it already."""
-    if "fake_hub" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("fake_hub", Path(__file__).parents[1] / "hub" / "fake_hub.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["fake_hub"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["fake_hub"]
-
-
-fake_hub_mod = _load_fake_hub()
+fake_hub_mod = load_sibling("hub/fake_hub.py", "fake_hub")
 
 TOKEN = "hf_cliTestToken0123456789"
 MODEL_CFG = {"embed_dim": 4, "vision_cfg": {"image_size": 8, "layers": 1, "width": 8, "patch_size": 4},
