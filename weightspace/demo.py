@@ -16,7 +16,6 @@ resumes mid-run). ``quick=True`` runs the same pipeline on miniature worlds with
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -283,14 +282,8 @@ def run_demo(out: str | Path = "runs/demo", *, cache_root: str | Path | None = N
 
 
 def _gwa_params(run) -> dict:
-    """The same GWA the trainer ran online (its recipe's mu/sigma/include_base), done offline."""
-    from weightspace.train import load_config
-
-    cfg = load_config(copy.deepcopy(_resolved_recipe(run)))
-    return {"mu": cfg.gwa.mu, "sigma": cfg.gwa.sigma, "include_base": cfg.gwa.include_base}
-
-
-def _resolved_recipe(run) -> dict:
+    """The GWA the trainer ran online (its resolved recipe's mu/sigma/include_base), done offline."""
     from weightspace.checkpoint import open_checkpoint
 
-    return open_checkpoint(run.snapshots[-1]).meta["provenance"]["recipe"]
+    gwa = open_checkpoint(run.snapshots[-1]).meta["provenance"]["recipe"]["gwa"]
+    return {k: gwa[k] for k in ("mu", "sigma", "include_base")}
