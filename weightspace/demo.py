@@ -23,12 +23,12 @@ from pathlib import Path
 import yaml
 
 from weightspace.atomic import write_text
+from weightspace.data.synthetic import BUILTIN
 from weightspace.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = REPO / "recipes"
 SUITE_FILE = RECIPES / "suites" / "demo.yaml"
-BUILTIN = "builtin:"
 # training runs: name -> (recipe in recipes/demo, world it trains on)
 RUNS = {"plain": ("plain.yaml", "source_a"), "meta": ("meta.yaml", "source_a"),
         "source_b": ("source_b.yaml", "source_b"), "source_c": ("source_c.yaml", "source_c")}
@@ -66,11 +66,6 @@ def _worlds_and_clip(cache_root, seed: int, quick: bool, progress: bool):
     return worlds, clip
 
 
-def _resolve_builtin(value: str, worlds) -> str:
-    name, _, file = value[len(BUILTIN):].partition("/")
-    return str(worlds[name].folder / file)
-
-
 def demo_suite(worlds, out: Path) -> Path:
     """``recipes/suites/demo.yaml`` pointed at these worlds; splits of worlds that don't exist are dropped."""
     doc = yaml.safe_load(SUITE_FILE.read_text(encoding="utf-8"))
@@ -79,7 +74,7 @@ def demo_suite(worlds, out: Path) -> Path:
         return split["list"][len(BUILTIN):].partition("/")[0] in worlds
 
     def resolve(split: dict) -> dict:
-        return {**split, **{k: _resolve_builtin(split[k], worlds) for k in ("list", "classnames")}}
+        return {**split, **{k: str(worlds.resolve(split[k])) for k in ("list", "classnames")}}
 
     for bench in doc["benchmarks"]:
         if "splits" in bench:

@@ -34,12 +34,12 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from weightspace.data.synthetic import BUILTIN
 from weightspace.errors import ConfigError
 from weightspace.eval.ensemble import AGGREGATIONS
 from weightspace.eval.protocols import get_protocol
 from weightspace.yaml_file import read_yaml_mapping
 
-BUILTIN = "builtin:"
 VIDEO_CACHE_MODES = ("disk", "memory", "off")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SUITE_KEYS = {"name", "description", "model", "video_cache", "heldout", "benchmarks"}
@@ -157,12 +157,10 @@ def resolve_path(value: str, where: str) -> Path:
     if value.startswith(BUILTIN):
         from weightspace.data.synthetic import ensure_worlds  # the built-in world is generated on demand (cached)
 
-        world, _, rel = value[len(BUILTIN):].partition("/")
         try:
-            folder = Path(ensure_worlds()[world].folder)
+            return ensure_worlds().resolve(value)
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
-        return folder / rel if rel else folder
     m = _VAR.search(value)
     if m:
         raise ConfigError(f"{where}: environment variable {m.group(1)} is not set ({value})")

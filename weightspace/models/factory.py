@@ -140,10 +140,7 @@ def load_clip(ref: str, *, model_name: str | None = None, pretrained: str | None
     """Load a CLIP from a checkpoint reference or an open_clip name (+ pretrained tag or file)."""
     is_path = ref.startswith((HF_PREFIX, "local-dir:")) or Path(ref).exists()
     if not is_path:
-        model_cfg = model_config(ref)
-        if pretrained and Path(pretrained).is_file():
-            ckpt = open_checkpoint(pretrained)
-        elif pretrained:
+        if pretrained and not Path(pretrained).is_file():  # an open_clip tag
             import open_clip
 
             model_cfg, preprocess_cfg = tagged_configs(ref, pretrained)
@@ -152,8 +149,10 @@ def load_clip(ref: str, *, model_name: str | None = None, pretrained: str | None
             except Exception as exc:  # network or unknown tag: one line, not a traceback
                 raise CheckpointError(f"{ref} pretrained={pretrained!r}: cannot load ({exc})") from exc
             return LoadedCLIP(model, model_cfg, preprocess_cfg, None)
-        else:
+        model_cfg = model_config(ref)
+        if not pretrained:
             return LoadedCLIP(build_clip(model_cfg), model_cfg, None, None)
+        ckpt = open_checkpoint(pretrained)
     else:
         ckpt = open_checkpoint(ref)
         model_cfg = ckpt.model_cfg or (model_config(model_name) if model_name else None)

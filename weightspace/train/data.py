@@ -17,10 +17,10 @@ from typing import Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from weightspace.data.synthetic import BUILTIN
 from weightspace.errors import ConfigError
 from weightspace.train.config import DataConfig
 
-BUILTIN = "builtin:"
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:

@@ -1,5 +1,6 @@
 import json
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -174,3 +175,12 @@ def test_cache_lock_excludes_a_second_holder(tmp_path):
         assert not entered.is_set()
     t.join(5)
     assert entered.is_set()
+
+
+def test_resolve_builtin_references(tiny_worlds):
+    target = tiny_worlds["target"].folder
+    assert tiny_worlds.resolve("builtin:target/val.txt") == Path(target) / "val.txt"
+    assert tiny_worlds.resolve("target") == Path(target)
+    assert "source_c" not in tiny_worlds  # tiny specs have two sources
+    with pytest.raises(ConfigError, match="no world named 'nowhere'"):
+        tiny_worlds.resolve("builtin:nowhere/val.txt")

@@ -27,6 +27,7 @@ from typing import Iterator
 import numpy as np
 
 from weightspace.atomic import atomic_dir
+from weightspace.data.synthetic import BUILTIN
 from weightspace.data.encode import write_video
 from weightspace.data.synthetic.motion import ACTIONS
 from weightspace.data.synthetic.render import COLOURS, SHAPES, VideoSpec, render_video
@@ -257,6 +258,12 @@ class Worlds(Mapping):
 
     def __contains__(self, name: object) -> bool:  # Mapping's default relies on KeyError
         return name in self.worlds
+
+    def resolve(self, ref: str) -> Path:
+        """``builtin:WORLD/FILE`` (or ``WORLD/FILE``) -> the file's path in these worlds."""
+        name, _, rel = ref.removeprefix(BUILTIN).partition("/")
+        folder = Path(self[name].folder)
+        return folder / rel if rel else folder
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.worlds)
