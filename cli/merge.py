@@ -15,8 +15,7 @@ _RECIPE_SUFFIXES = (".yaml", ".yml")
 def merge(
     inputs: List[str] = typer.Argument(..., help="Input checkpoints (folder, .safetensors, .pt, hf-hub:ORG/NAME), "
                                             "or one recipe .yaml."),
-    method: Optional[str] = typer.Option(None, "--method", "-m",
-                                         help="average | gwa | wise-ft | task-arith | ties | dare."),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="Merge method (listed above, with its options)."),
     base: Optional[str] = typer.Option(None, "--base", "-b", help="Base (pre-trained) checkpoint."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Output checkpoint folder (must not exist)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Method option KEY=VALUE (repeatable), e.g. lambda=0.3."),
@@ -32,10 +31,7 @@ def merge(
                                                               "or alpha=0.3,0.5; outputs go to OUTPUT/<name>=<v>. Needs --eval."),
     store: Optional[str] = typer.Option(None, "--store", help="Results store for --eval/--sweep (default: the evaluator's)."),
 ) -> None:
-    """Merge INPUTS with --method onto --base into -o; or `weightspace merge RECIPE.yaml`.
-
-    Command-line options override the recipe's (--set adds to its params, --include/--exclude replace).
-    """
+    # the docstring is generated from the method registry below (_help)
     from weightspace.merge import load_recipe, merge as run_merge
 
     if len(inputs) == 1 and inputs[0].lower().endswith(_RECIPE_SUFFIXES):
@@ -68,6 +64,22 @@ def merge(
         from weightspace.eval.evaluator import evaluate
 
         console.print(results_table(evaluate([out], eval_suite, store=store)[0]))
+
+
+def _help() -> str:
+    """The command's help: usage, then every registered method with its reference and options."""
+    from weightspace.merge import available_methods, get_method
+
+    lines = ["Merge INPUTS with --method onto --base into -o; or `weightspace merge RECIPE.yaml`.",
+             "Command-line options override the recipe's (--set adds to its params, --include/--exclude replace).",
+             "Methods (--method NAME, options with --set KEY=VALUE):"]
+    for name in available_methods():
+        m = get_method(name)
+        lines.append(f"{name}, base {m.base} ({m.reference}): {m.describe()}")
+    return "\n\n".join(lines)
+
+
+merge.__doc__ = _help()
 
 
 def _sweep(job: dict, spec: str, eval_suite: str | None, store: str | None) -> None:

@@ -14,7 +14,7 @@ one line naming the key; ``describe_options`` is what ``--help`` lists.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -31,7 +31,7 @@ class Options(BaseModel):
 
     @model_validator(mode="after")
     def _within_float32(self):
-        for name, value in self:
+        for name, value in zip(option_names(type(self)), self.__dict__.values()):
             for v in value if isinstance(value, (list, tuple)) else (value,):
                 if isinstance(v, float) and abs(v) > FLOAT32_MAX:
                     raise ValueError(f"{name}: {v:g} overflows float32")
@@ -64,7 +64,7 @@ def _first_error(cls: type[Options], exc: ValidationError, key: str, source: str
     dotted = ".".join([key, *loc] if key else loc) or key or "options"
     where = f"{source}: " if source else ""
     if err["type"] == "extra_forbidden":
-        known = ", ".join(cls.model_fields) or "none"
+        known = ", ".join(option_names(cls)) or "none"
         return f"{where}unknown key {dotted!r} (options: {known})"
     msg = err["msg"].removeprefix("Value error, ")
     shown = f", got {shorten(err['input'])}" if "input" in err and err["type"] != "value_error" else ""
@@ -88,17 +88,25 @@ _BOUNDS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"), ("min_length", 
            ("max_length", "length <="))
 
 
+def option_names(cls: type[Options]) -> list[str]:
+    """The options as users spell them (a field's alias, e.g. ``lambda``, else its name)."""
+    return [field.alias or name for name, field in cls.model_fields.items()]
+
+
 def describe_options(cls: type[Options]) -> list[OptionInfo]:
     """Each option's name, type, default, help and bounds, in declaration order."""
     rows = []
-    for name, field in cls.model_fields.items():
+    for name, field in zip(option_names(cls), cls.model_fields.values()):
         bounds = []
         for meta in field.metadata:
             for attr, sym in _BOUNDS:
                 v = getattr(meta, attr, None)
                 if v is not None:
                     bounds.append(f"{sym} {v}")
-        typ = getattr(field.annotation, "__name__", None) or str(field.annotation).replace("typing.", "")
+        if get_origin(field.annotation) is Literal:
+            typ = " | ".join(map(str, get_args(field.annotation)))
+        else:
+            typ = getattr(field.annotation, "__name__", None) or str(field.annotation).replace("typing.", "")
         default = None if field.is_required() else field.get_default(call_default_factory=True)
         rows.append(OptionInfo(name, typ, default, field.description or "", ", ".join(bounds)))
     return rows

@@ -35,7 +35,7 @@ def test_merge_with_flags(ckpts, capsys):
     assert code == 0, err
     assert "task-arith" in out and str(d / "out") in out
     man = json.loads((d / "out" / MANIFEST_NAME).read_text())
-    assert man["params"] == {"lambda": 0.3, "variant": "mean"} and man["include"] == ["visual"]
+    assert man["params"] == {"lambda": 0.3, "variant": "mean", "weights": None} and man["include"] == ["visual"]
     got = open_checkpoint(d / "out").state_dict()
     b = sds["base"]["visual.proj"]
     assert torch.allclose(got["visual.proj"], b + 0.3 * ((sds["a"]["visual.proj"] - b) + (sds["b"]["visual.proj"] - b)) / 2,
@@ -116,3 +116,16 @@ def test_bad_input_is_one_line_naming_the_culprit_and_leaves_nothing(ckpts, caps
     for w in words:
         assert w in lines[0], (w, lines[0])
     assert sorted(p.name for p in d.iterdir()) == before  # no output, no temp folder
+
+
+def test_help_lists_every_registered_method_with_its_declared_options():
+    from cli.merge import _help
+    from weightspace.merge import available_methods, get_method
+    from weightspace.options import describe_options
+
+    text = _help()
+    for name in available_methods():
+        m = get_method(name)
+        assert f"{name}, base {m.base}" in text
+        for o in describe_options(m.Params):
+            assert o.line() in text, (name, o.name)

@@ -18,7 +18,7 @@ def test_unknown_method_names_it_and_lists_the_others():
 
 
 def test_unknown_option_names_the_option_and_the_known_ones():
-    with pytest.raises(ConfigError, match=r"method 'ties' has no option 'k' \(options: density, scope"):
+    with pytest.raises(ConfigError, match=r"method 'ties': unknown key 'k' \(options: weights, density, scope, aggregate, lambda\)"):
         get_method("ties").resolve_params({"k": 0.2}, InputsInfo(2, True))
 
 

@@ -72,3 +72,14 @@ def test_include_base_needs_a_base():
 def test_bad_options_are_named(params, option):
     with pytest.raises(ConfigError, match=f"'{option}'"):
         _resolve(params)
+
+
+@pytest.mark.parametrize("params, needle", [
+    ({"epochs": [1, 2], "sigma": 1e-200}, "Gaussian weights are not finite"),  # 2σ² underflows to 0
+    ({"epochs": [1, 2], "mu": 1e200}, "mu: 1e\\+200 overflows float32"),
+    ({"epochs": [1, 2], "mu": 0.5, "sigma": 1e-160}, "Gaussian weights are not finite"),  # (t-μ)²/2σ² overflows
+    ({"epochs": [1, float("nan")]}, "'epochs"),
+])
+def test_degenerate_gaussian_weights_are_refused_up_front(params, needle):
+    with pytest.raises(ConfigError, match=needle):
+        _resolve(params)

@@ -30,8 +30,35 @@ def test_inputs_and_base_are_not_modified():
 
 def test_defaults_and_options():
     m = get_method("task-arith")
-    assert m.resolve_params({}, InputsInfo(2, True)) == {"lambda": 1.0, "variant": "sum"}
+    assert m.resolve_params({}, InputsInfo(2, True)) == {"lambda": 1.0, "variant": "sum", "weights": None}
     with pytest.raises(ConfigError, match="'variant'"):
         m.resolve_params({"variant": "avg"}, InputsInfo(2, True))
-    with pytest.raises(ConfigError, match="has no option 'scaling'"):
+    with pytest.raises(ConfigError, match="unknown key 'scaling'"):
         m.resolve_params({"scaling": 0.3}, InputsInfo(2, True))
+
+
+def test_per_input_weights_hand_computed():
+    # θ0 + 1·(2·τ1 + 0.5·τ2) = [1,1,1] + [2,0,-2] + [0,1,0] = [3, 2, -1]
+    got = task_arithmetic(BASE, [X1, X2], weights=[2.0, 0.5])
+    assert torch.allclose(got, torch.tensor([3.0, 2.0, -1.0]))
+    # mean with λ=1: θ0 + (2·τ1 + 0.5·τ2)/2 = [2, 1.5, 0]
+    assert torch.allclose(task_arithmetic(BASE, [X1, X2], variant="mean", weights=[2.0, 0.5]),
+                          torch.tensor([2.0, 1.5, 0.0]))
+
+
+@pytest.mark.parametrize("given, needle", [
+    ({"weights": [1.0]}, "expected 2 numbers (one per input), got 1"),
+    ({"weights": [3e38, 3e38]}, "sum overflows float32"),
+    ({"weights": [1.0, float("inf")]}, "'weights.1'"),
+    ({"lambda": 1e39}, "lambda: 1e+39 overflows float32"),
+    ({"lambda": float("nan")}, "'lambda'"),
+])
+def test_bad_weights_and_non_finite_options_are_one_line_errors(given, needle):
+    with pytest.raises(ConfigError) as exc:
+        get_method("task-arith").resolve_params(given, InputsInfo(2, True))
+    assert needle in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_yaml_style_numbers_are_accepted():
+    p = get_method("task-arith").resolve_params({"lambda": "1e-4", "weights": ["5e-1", 1]}, InputsInfo(2, True))
+    assert p["lambda"] == 1e-4 and p["weights"] == [0.5, 1.0]

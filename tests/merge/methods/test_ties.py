@@ -81,7 +81,7 @@ def test_radix_select_is_exact(density):
 def test_registry_defaults_follow_the_paper():
     m = get_method("ties")
     assert m.resolve_params({}, InputsInfo(2, True)) == {"density": 0.2, "scope": "model", "aggregate": "mean",
-                                                        "lambda": 1.0}
+                                                        "lambda": 1.0, "weights": None}
     for bad, option in [({"density": 0}, "density"), ({"density": 1.5}, "density"), ({"scope": "layer"}, "scope"),
                         ({"aggregate": "max"}, "aggregate")]:
         with pytest.raises(ConfigError, match=f"'{option}'"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from weightspace.errors import ConfigError
-from weightspace.merge.registry import InputsInfo, KeyJob, MergeMethod, as_bool, as_float_list, register
+from weightspace.merge.registry import InputsInfo, KeyJob, MergeMethod, register
+from weightspace.options import Options, opt
 
 if TYPE_CHECKING:
     import torch
@@ -35,11 +36,14 @@ def soup_coefficients(n: int, weights: Sequence[float] | None, normalize: bool) 
     return [w / total for w in weights]
 
 
+class Params(Options):
+    weights: list[float] | None = opt(None, help="per-input soup weights wᵢ (one per input); default uniform")
+    normalize: bool = opt(True, help="divide by Σ wᵢ (false: Σ wᵢθᵢ as given)")
+
+
 def _resolve(params: dict, info: InputsInfo) -> dict:
-    weights = as_float_list(params, "weights", info.n_inputs)
-    normalize = as_bool(params, "normalize")
-    soup_coefficients(info.n_inputs, weights, normalize)  # validates
-    return {"weights": weights, "normalize": normalize}
+    soup_coefficients(info.n_inputs, params["weights"], params["normalize"])  # validates
+    return params
 
 
 def _merge_key(job: KeyJob) -> "torch.Tensor":
@@ -52,7 +56,7 @@ register(MergeMethod(
     name="average",
     reference='Wortsman et al. 2022, "Model soups" (uniform soup); weighted: Σ wᵢθᵢ / Σ wᵢ',
     base="optional",  # a base is not averaged: it only supplies excluded keys and provenance
-    params={"weights": None, "normalize": True},
+    Params=Params,
     merge_key=_merge_key,
     resolve=_resolve,
 ))

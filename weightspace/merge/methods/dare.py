@@ -9,10 +9,10 @@ from a generator seeded by (seed, i, k), so a merge is reproducible and independ
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Literal
 
-from weightspace.errors import ConfigError
-from weightspace.merge.registry import InputsInfo, KeyJob, MergeMethod, as_choice, as_float, as_int, register
+from weightspace.merge.registry import KeyJob, MergeMethod, register
+from weightspace.options import Options, opt
 
 if TYPE_CHECKING:
     import torch
@@ -36,7 +36,7 @@ def dare_merge(base: "torch.Tensor", inputs: Iterable["torch.Tensor"], *, key: s
     for i, x in enumerate(inputs):
         tau = x - base
         l1 = tau.abs().sum() if rescale == "l1" else None
-        tau.masked_fill_(~dare_keep_mask(tau.shape, p, seed, i, key), 0.0)
+        tau.masked_fill_(~dare_keep_mask(tau.shape, p, seed, i, key).to(tau.device), 0.0)
         # Yu et al. 2024, "Language models are Super Mario" (DARE), Eq. 2: τ̃ = (1-m)⊙τ / (1-p), m ~ Bernoulli(p)
         if rescale == "inverse":
             tau.div_(1.0 - p)
@@ -50,17 +50,12 @@ def dare_merge(base: "torch.Tensor", inputs: Iterable["torch.Tensor"], *, key: s
     return acc.mul_(scale).add_(base)
 
 
-def _resolve(params: dict, info: InputsInfo) -> dict:
-    p = as_float(params, "p", lo=0.0)
-    if p >= 1.0:
-        raise ConfigError(f"option 'p': the drop rate must be < 1, got {p}")
-    return {
-        "p": p,
-        "seed": as_int(params, "seed"),
-        "rescale": as_choice(params, "rescale", ("inverse", "l1", "none")),
-        "combine": as_choice(params, "combine", ("sum", "mean")),
-        "lambda": as_float(params, "lambda"),
-    }
+class Params(Options):
+    p: float = opt(0.5, ge=0, lt=1, help="drop rate: fraction of each task vector's entries zeroed")
+    seed: int = opt(0, help="seed of the drop masks (with the input index and key)")
+    rescale: Literal["inverse", "l1", "none"] = opt("inverse", help="how kept entries are rescaled")
+    combine: Literal["sum", "mean"] = opt("sum", help="sum or mean of the dropped task vectors")
+    lam: float = opt(1.0, alias="lambda", help="scale λ of the combined task vector")
 
 
 def _merge_key(job: KeyJob) -> "torch.Tensor":
@@ -73,7 +68,6 @@ register(MergeMethod(
     name="dare",
     reference='Yu et al. 2024, "Language models are Super Mario" (DARE), Eq. 2; then task arithmetic',
     base="required",
-    params={"p": 0.5, "seed": 0, "rescale": "inverse", "combine": "sum", "lambda": 1.0},
+    Params=Params,
     merge_key=_merge_key,
-    resolve=_resolve,
 ))

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Sequence
 
 from weightspace.errors import ConfigError
 from weightspace.merge.methods.average import weighted_sum
-from weightspace.merge.registry import InputsInfo, KeyJob, MergeMethod, as_bool, as_float, register
+from weightspace.merge.registry import InputsInfo, KeyJob, MergeMethod, register
+from weightspace.options import Options, opt
 
 if TYPE_CHECKING:
     import torch
@@ -22,14 +23,20 @@ def gaussian_weights(epochs: Sequence[float], mu: float = 15.0, sigma: float = 1
     """Normalised Gaussian weights αₜ for the given epoch ids."""
     if not epochs:
         raise ConfigError("gwa: no epochs to weight")
-    if sigma <= 0:
+    if not sigma > 0:
         raise ConfigError(f"option 'sigma': must be > 0, got {sigma}")
-    # Open-MeDe Eq. 11-13: wₜ = N(t; μ, σ), αₜ = wₜ / Σᵢ wᵢ (the pdf's constant cancels; shifted for stability)
-    logw = [-((e - mu) ** 2) / (2.0 * sigma**2) for e in epochs]
-    top = max(logw)
-    w = [math.exp(v - top) for v in logw]
-    total = sum(w)
-    return [v / total for v in w]
+    try:
+        # Open-MeDe Eq. 11-13: wₜ = N(t; μ, σ), αₜ = wₜ / Σᵢ wᵢ (the pdf's constant cancels; shifted for stability)
+        logw = [-((e - mu) ** 2) / (2.0 * sigma**2) for e in epochs]
+        top = max(logw)
+        w = [math.exp(v - top) for v in logw]
+        alphas = [v / sum(w) for v in w]
+    except (OverflowError, ZeroDivisionError):
+        alphas = [math.nan]
+    if not all(math.isfinite(a) for a in alphas):
+        raise ConfigError(f"options 'mu'={mu:g}, 'sigma'={sigma:g}: the Gaussian weights are not finite numbers "
+                          "(sigma too small or mu too far from the epochs)")
+    return alphas
 
 
 def _epoch_of(meta: dict):
@@ -37,10 +44,15 @@ def _epoch_of(meta: dict):
     return prov.get("epoch") if isinstance(prov, dict) else None
 
 
+class Params(Options):
+    mu: float = opt(15.0, help="centre μ of the Gaussian over epochs")
+    sigma: float = opt(10.0, gt=0, help="width σ of the Gaussian over epochs")
+    include_base: bool = opt(False, help="count the base (--base) as epoch 0")
+    epochs: list[float] | None = opt(None, help="epoch of each input (default: each input's provenance.epoch)")
+
+
 def _resolve(params: dict, info: InputsInfo) -> dict:
-    mu = as_float(params, "mu")
-    sigma = as_float(params, "sigma", lo=0.0, lo_open=True)
-    include_base = as_bool(params, "include_base")
+    include_base = params["include_base"]
     if include_base and not info.has_base:
         raise ConfigError("option 'include_base': needs a base model (--base), which counts as epoch 0")
     epochs = params["epochs"]
@@ -54,9 +66,11 @@ def _resolve(params: dict, info: InputsInfo) -> dict:
     if not isinstance(epochs, (list, tuple)) or len(epochs) != info.n_inputs:
         raise ConfigError(f"option 'epochs': expected a list of {info.n_inputs} epoch numbers (one per input), got {epochs!r}")
     for e in epochs:
-        if isinstance(e, bool) or not isinstance(e, (int, float)):
+        if isinstance(e, bool) or not isinstance(e, (int, float)) or not math.isfinite(e):
             raise ConfigError(f"option 'epochs': expected numbers, got {e!r}")
-    return {"mu": mu, "sigma": sigma, "include_base": include_base, "epochs": list(epochs)}
+    params = {**params, "epochs": list(epochs)}
+    gwa_coefficients(params)  # degenerate weights are refused before anything is read
+    return params
 
 
 def gwa_coefficients(params: dict) -> list[float]:
@@ -78,7 +92,7 @@ register(MergeMethod(
     name="gwa",
     reference="Open-MeDe (ICCV 2025) Eq. 11-13; defaults μ=15, σ=10 from the author's weight_average_tool.py",
     base="optional",
-    params={"mu": 15.0, "sigma": 10.0, "include_base": False, "epochs": None},
+    Params=Params,
     merge_key=_merge_key,
     resolve=_resolve,
     prepare=_prepare,

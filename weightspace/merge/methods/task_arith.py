@@ -1,4 +1,4 @@
-"""``task-arith``: add the (scaled) sum or mean of task vectors to the base.
+"""``task-arith``: add the (scaled, optionally per-input weighted) sum or mean of task vectors to the base.
 
 Conventions differ: mergekit and the paper's formula use λ·Σ τᵢ with λ=1 by default; FusionBench and
 AdaMerging use λ=0.3 for 8 tasks; the robust-OVAR code averages (``variant: mean``) with α=1. We
@@ -7,48 +7,46 @@ default to the formula itself (``lambda=1``, ``variant=sum``); set them explicit
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Literal, Sequence
 
-from weightspace.merge.registry import InputsInfo, KeyJob, MergeMethod, as_choice, as_float, register
+from weightspace.merge.methods.average import weighted_sum
+from weightspace.merge.registry import KeyJob, MergeMethod, TaskWeights, register
+from weightspace.options import opt
 
 if TYPE_CHECKING:
     import torch
 
 
-def task_arithmetic(base: "torch.Tensor", inputs: Iterable["torch.Tensor"], lam: float = 1.0,
-                    variant: str = "sum") -> "torch.Tensor":
-    """θ₀ + λ·Σ τᵢ (``sum``) or θ₀ + λ·(1/N)·Σ τᵢ (``mean``), with τᵢ = θᵢ − θ₀.
+def task_arithmetic(base: "torch.Tensor", inputs: Sequence["torch.Tensor"], lam: float = 1.0,
+                    variant: str = "sum", weights: Sequence[float] | None = None) -> "torch.Tensor":
+    """θ₀ + λ·Σ wᵢτᵢ (``sum``) or θ₀ + λ·(1/N)·Σ wᵢτᵢ (``mean``), with τᵢ = θᵢ − θ₀ and wᵢ = 1 by default.
 
-    Computed as λ'·Σ θᵢ + (1 − N·λ')·θ₀ (λ' = λ or λ/N): N+1 passes over memory instead of 2N+2.
-    The float32 rounding error is about N·eps·|θ|, the same order as rounding the result itself.
+    Computed as Σ cᵢ·θᵢ + (1 − Σ cᵢ)·θ₀ with cᵢ = λ'·wᵢ (λ' = λ or λ/N): N+1 passes over memory
+    instead of 2N+2. The float32 rounding error is about N·eps·|θ|, the order of rounding the result.
     """
-    acc = None
-    n = 0
-    for x in inputs:
-        acc = x.clone() if acc is None else acc.add_(x)
-        n += 1
-    if acc is None:
+    n = len(inputs)
+    if n == 0:
         raise ValueError("task arithmetic needs at least one input")
     scale = lam / n if variant == "mean" else lam
+    coeffs = [scale * w for w in (weights if weights is not None else [1.0] * n)]
     # Ilharco et al. 2023, "Editing models with task arithmetic", Eq. 1: θ_new = θ₀ + λ·Σ τᵢ
-    if scale != 1.0:
-        acc.mul_(scale)
-    return acc.add_(base, alpha=1.0 - n * scale)
+    return weighted_sum(inputs, coeffs).add_(base, alpha=1.0 - sum(coeffs))
 
 
-def _resolve(params: dict, info: InputsInfo) -> dict:
-    return {"lambda": as_float(params, "lambda"), "variant": as_choice(params, "variant", ("sum", "mean"))}
+class Params(TaskWeights):
+    lam: float = opt(1.0, alias="lambda", help="scale λ of the combined task vector")
+    variant: Literal["sum", "mean"] = opt("sum", help="λ·Σ τᵢ (sum, the paper) or λ·mean τᵢ (robust-ovar)")
 
 
 def _merge_key(job: KeyJob) -> "torch.Tensor":
-    return task_arithmetic(job.base, job.inputs, job.params["lambda"], job.params["variant"])
+    p = job.params
+    return task_arithmetic(job.base, job.inputs, p["lambda"], p["variant"], p["weights"])
 
 
 register(MergeMethod(
     name="task-arith",
     reference='Ilharco et al. 2023, "Editing models with task arithmetic", Eq. 1',
     base="required",
-    params={"lambda": 1.0, "variant": "sum"},
+    Params=Params,
     merge_key=_merge_key,
-    resolve=_resolve,
 ))

@@ -14,9 +14,10 @@ uses the majority sign there instead — this only matters for exact cancellatio
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
-from weightspace.merge.registry import InputsInfo, KeyJob, MergeMethod, as_choice, as_float, register
+from weightspace.merge.registry import KeyJob, MergeMethod, TaskWeights, register
+from weightspace.options import opt
 
 if TYPE_CHECKING:
     import torch
@@ -40,24 +41,27 @@ def kth_largest_abs(tau: "torch.Tensor", density: float) -> float:
 
 def ties_merge(base: "torch.Tensor", inputs: Sequence["torch.Tensor"], *, density: float = 0.2,
                lam: float = 1.0, aggregate: str = "mean",
-               thresholds: Sequence[float] | None = None) -> "torch.Tensor":
-    """θ₀ + λ·TIES(τ₁..τ_N); ``thresholds`` are per-task magnitude cut-offs (whole-model scope)."""
+               thresholds: Sequence[float] | None = None,
+               weights: Sequence[float] | None = None) -> "torch.Tensor":
+    """θ₀ + λ·TIES(w₁τ₁..w_Nτ_N); ``thresholds`` are per-task magnitude cut-offs of the unweighted τᵢ
+    (whole-model scope). Trimming wᵢτᵢ by |wᵢ|·cutᵢ keeps the same entries, so it is done on τᵢ."""
     import torch
 
     # Yadav et al. 2023, "TIES-Merging", Alg. 1. Two passes over the inputs so only one τ is held at a time.
     cuts: list[float] = []
+    w = list(weights) if weights is not None else [1.0] * len(inputs)
     total = torch.zeros_like(base)
     for i, x in enumerate(inputs):
         tau = x - base
         cuts.append(thresholds[i] if thresholds is not None else kth_largest_abs(tau, density))
-        total.add_(tau.masked_fill_(tau.abs() < cuts[i], 0.0))  # step 1, trim
+        total.add_(tau.masked_fill_(tau.abs() < cuts[i], 0.0), alpha=w[i])  # step 1, trim
     elected = torch.where(total >= 0, 1.0, -1.0)  # step 2, elect: γ = sgn(Σ τ̂ᵢ)
     del total
     acc = torch.zeros_like(base)
     count = torch.zeros_like(base)
     for i, x in enumerate(inputs):
         tau = x - base
-        tau.masked_fill_(tau.abs() < cuts[i], 0.0)
+        tau.masked_fill_(tau.abs() < cuts[i], 0.0).mul_(w[i])
         agree = (tau * elected) > 0
         acc.add_(tau.masked_fill_(~agree, 0.0))  # step 3, disjoint merge over agreeing entries
         count.add_(agree)
@@ -81,7 +85,7 @@ def model_thresholds(stream, n_inputs: int, density: float) -> list[float]:
         n += job.base.numel()
         for i, x in enumerate(job.inputs):
             bits = (x - job.base).abs_().view(torch.int32).flatten()
-            hi[i] += torch.bincount(bits >> 16, minlength=_HI_BINS)
+            hi[i] += torch.bincount(bits >> 16, minlength=_HI_BINS).cpu()
     if density >= 1.0 or n == 0:
         return [0.0] * n_inputs
     k = keep_count(n, density)
@@ -95,7 +99,7 @@ def model_thresholds(stream, n_inputs: int, density: float) -> list[float]:
             bits = (x - job.base).abs_().view(torch.int32).flatten()
             sel = bits[(bits >> 16) == bins[i]] & 0xFFFF
             if sel.numel():
-                lo[i] += torch.bincount(sel, minlength=_LO_BINS)
+                lo[i] += torch.bincount(sel, minlength=_LO_BINS).cpu()
     out = []
     for i in range(n_inputs):
         above_lo = lo[i].flip(0).cumsum(0).flip(0)
@@ -105,13 +109,11 @@ def model_thresholds(stream, n_inputs: int, density: float) -> list[float]:
     return out
 
 
-def _resolve(params: dict, info: InputsInfo) -> dict:
-    return {
-        "density": as_float(params, "density", lo=0.0, hi=1.0, lo_open=True),
-        "scope": as_choice(params, "scope", ("model", "tensor")),
-        "aggregate": as_choice(params, "aggregate", ("mean", "sum")),
-        "lambda": as_float(params, "lambda"),
-    }
+class Params(TaskWeights):
+    density: float = opt(0.2, gt=0, le=1, help="fraction of each task vector kept, by magnitude (paper: 0.2)")
+    scope: Literal["model", "tensor"] = opt("model", help="top-k over the whole model (paper) or per tensor")
+    aggregate: Literal["mean", "sum"] = opt("mean", help="disjoint mean (paper) or sum (FusionBench)")
+    lam: float = opt(1.0, alias="lambda", help="scale λ of the merged task vector")
 
 
 def _prepare(params: dict, stream) -> dict | None:
@@ -123,15 +125,14 @@ def _prepare(params: dict, stream) -> dict | None:
 def _merge_key(job: KeyJob) -> "torch.Tensor":
     p = job.params
     return ties_merge(job.base, job.inputs, density=p["density"], lam=p["lambda"], aggregate=p["aggregate"],
-                      thresholds=job.state["thresholds"] if job.state else None)
+                      thresholds=job.state["thresholds"] if job.state else None, weights=p["weights"])
 
 
 register(MergeMethod(
     name="ties",
     reference='Yadav et al. 2023, "TIES-Merging: Resolving interference when merging models", Alg. 1',
     base="required",
-    params={"density": 0.2, "scope": "model", "aggregate": "mean", "lambda": 1.0},
+    Params=Params,
     merge_key=_merge_key,
-    resolve=_resolve,
     prepare=_prepare,
 ))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from weightspace.merge.registry import InputsInfo, KeyJob, MergeMethod, as_float, register
+from weightspace.merge.registry import KeyJob, MergeMethod, register
+from weightspace.options import Options, opt
 
 if TYPE_CHECKING:
     import torch
@@ -15,8 +16,9 @@ def wise_ft(base: "torch.Tensor", finetuned: "torch.Tensor", alpha: float) -> "t
     return base * (1.0 - alpha) + finetuned * alpha
 
 
-def _resolve(params: dict, info: InputsInfo) -> dict:
-    return {"alpha": as_float(params, "alpha")}  # α outside [0, 1] extrapolates, deliberately allowed
+class Params(Options):
+    # α outside [0, 1] extrapolates, deliberately allowed; 0.5 is the paper's choice without validation data
+    alpha: float = opt(0.5, help="weight α of the fine-tuned model: (1-α)·θ_zs + α·θ_ft")
 
 
 def _merge_key(job: KeyJob) -> "torch.Tensor":
@@ -28,8 +30,7 @@ register(MergeMethod(
     name="wise-ft",
     reference='Wortsman et al. 2022, "Robust fine-tuning of zero-shot models" (WiSE-FT), Eq. 1',
     base="required",
-    params={"alpha": 0.5},  # the paper's recommendation without validation data
+    Params=Params,
     merge_key=_merge_key,
-    resolve=_resolve,
     max_inputs=1,
 ))
