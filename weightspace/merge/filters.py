@@ -19,6 +19,11 @@ def _matches(pattern: str, key: str) -> bool:
     return key_tag(key) == pattern if pattern in TAGS else fnmatchcase(key, pattern)
 
 
+def matches_any(patterns: Iterable[str], key: str) -> bool:
+    """Whether ``key`` matches one of the glob or tag ``patterns``."""
+    return any(_matches(p, key) for p in patterns)
+
+
 class KeyFilter:
     def __init__(self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None):
         self.include = [str(p) for p in include or []]
@@ -28,9 +33,9 @@ class KeyFilter:
                 raise ConfigError("include/exclude: empty pattern")
 
     def __call__(self, key: str) -> bool:
-        if self.include and not any(_matches(p, key) for p in self.include):
+        if self.include and not matches_any(self.include, key):
             return False
-        return not any(_matches(p, key) for p in self.exclude)
+        return not matches_any(self.exclude, key)
 
     def check_against(self, keys: list[str]) -> None:
         """A pattern that matches no key is almost always a typo: refuse it by name."""

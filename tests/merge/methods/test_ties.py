@@ -86,3 +86,12 @@ def test_registry_defaults_follow_the_paper():
                         ({"aggregate": "max"}, "aggregate")]:
         with pytest.raises(ConfigError, match=f"'{option}'"):
             m.resolve_params(bad, InputsInfo(2, True))
+
+
+def test_per_input_weights_scale_each_task_vector_before_electing():
+    base = torch.zeros(2)
+    x1, x2 = torch.tensor([1.0, -2.0]), torch.tensor([3.0, 1.0])
+    # w = (2, 1): wτ = [2, -4], [3, 1]; Σ = [5, -3] -> signs (+, -); disjoint mean: [(2+3)/2, -4]
+    got = ties_merge(base, [x1, x2], density=1.0, weights=[2.0, 1.0])
+    assert torch.allclose(got, torch.tensor([2.5, -4.0]))
+    assert torch.allclose(ties_merge(base, [x1, x2], density=1.0), torch.tensor([2.0, -2.0]))  # unweighted
