@@ -42,3 +42,33 @@ def test_inspect_without_base_and_bad_input(ckpts, capsys):
     assert main(["inspect", str(ckpts / "missing")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "missing" in err[0]
+
+
+def test_any_tag_gets_its_own_size_and_task_vector_norm(ckpts, capsys, monkeypatch):
+    import torch
+
+    import weightspace.merge.summary as summary
+    import weightspace.merge.task_vector as task_vector
+    from weightspace.checkpoint import key_tag, open_checkpoint, save_safetensors
+
+    def tagged(key):  # a tag the checkpoint format may add (MoTE's ``temporal`` head)
+        return "temporal" if key.startswith("temporal.") else key_tag(key)
+
+    monkeypatch.setattr(summary, "key_tag", tagged)
+    monkeypatch.setattr(task_vector, "key_tag", tagged)
+    paths = {}
+    for i, name in enumerate(("base", "a", "b")):
+        sd = open_checkpoint(ckpts / name).state_dict()
+        sd["temporal.proj.weight"] = torch.full((2, 5), float(i))  # τ_a = 1, τ_b = 2 everywhere (10 entries)
+        paths[name] = ckpts / f"{name}_head.safetensors"
+        save_safetensors(paths[name], sd)
+    code = main(["inspect", str(paths["a"]), str(paths["b"]), "--base", str(paths["base"]), "--json"])
+    rep = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert rep["checkpoints"][0]["parameters_by_tag"]["temporal"] == 3 + 10  # the int step buffer + the head
+    norms = rep["task_vectors"]["norms"]
+    assert norms[0]["temporal"] == pytest.approx(10 ** 0.5) and norms[1]["temporal"] == pytest.approx(2 * 10 ** 0.5)
+    # a head the base lacks has no task vector: inspect still reports the rest
+    code = main(["inspect", str(paths["a"]), str(paths["b"]), "--base", str(ckpts / "base"), "--json"])
+    rep = json.loads(capsys.readouterr().out)
+    assert code == 0 and "temporal" not in rep["task_vectors"]["norms"][0]

@@ -151,3 +151,85 @@ def test_overwrite_replaces_an_existing_output(family):
     assert json.loads((d / "o" / META_NAME).read_text())["provenance"]["parents"][1]["ref"] == str(d / "c")
     with pytest.raises(ConfigError, match="is the input"):
         merge("average", [d / "a", d / "o"], out=d / "o", overwrite=True)
+
+
+def _with_head(d, name, sds, seed):
+    """An input carrying a video head (``temporal.*`` keys) that the base does not have."""
+    g = torch.Generator().manual_seed(seed)
+    sd = {**sds[name], "temporal.proj.weight": torch.randn(3, 4, generator=g), "temporal.ids": torch.arange(3)}
+    return make_bare(d / f"{name}_head.safetensors", sd)
+
+
+def test_keys_missing_from_the_base_are_an_error_unless_excluded_or_kept(family):
+    d, sds = family
+    a, b = _with_head(d, "a", sds, 1), _with_head(d, "b", sds, 2)
+    with pytest.raises(CheckpointError, match=r"key 'temporal.proj.weight' of the inputs is not in the base \(--exclude"):
+        merge("task-arith", [a, b], base=d / "base", out=d / "o1")
+    assert not (d / "o1").exists()
+    # excluded: the output has the base's keys; the rest is merged as usual
+    got = _sd(merge("task-arith", [a, b], base=d / "base", out=d / "o2", exclude=["temporal.proj.*", "temporal.ids"]))
+    assert set(got) == set(sds["base"])
+    # keep:2 takes the second input's head; dtype and integer values preserved
+    out = merge("task-arith", [a, b], base=d / "base", out=d / "o3", missing_in_base="keep:2")
+    got, head_b = _sd(out), open_checkpoint(b).state_dict()
+    assert torch.equal(got["temporal.proj.weight"], head_b["temporal.proj.weight"])
+    assert torch.equal(got["temporal.ids"], torch.arange(3))
+    k = "visual.proj"
+    assert torch.allclose(got[k], sds["base"][k] + (sds["a"][k] - sds["base"][k]) + (sds["b"][k] - sds["base"][k]),
+                          atol=1e-6)
+    assert json.loads((out / META_NAME).read_text())["provenance"]["missing_in_base"] == "keep:2"
+    assert "temporal.ids" not in _sd(merge("task-arith", [a, b], base=d / "base", out=d / "o4",
+                                           missing_in_base="drop"))
+    for bad in ("keep:3", "keep:0", "keep", "first"):
+        with pytest.raises(ConfigError, match="option 'missing_in_base': expected error, drop or keep:N with N in 1..2"):
+            merge("task-arith", [a, b], base=d / "base", out=d / "o5", missing_in_base=bad)
+
+
+def test_inputs_that_disagree_on_extra_keys_name_the_key(family):
+    d, sds = family
+    a = _with_head(d, "a", sds, 1)
+    with pytest.raises(CheckpointError, match="key 'temporal.ids' is missing"):
+        merge("task-arith", [a, d / "b"], base=d / "base", out=d / "o", missing_in_base="keep:1")
+
+
+def test_nonfinite_outputs_name_the_key_unless_allowed(family, caplog):
+    d, sds = family
+    with pytest.raises(CheckpointError, match=r"key 'visual.conv1.weight': --dtype float16 overflows to Inf \(\d+ entries, \|value\| up to"):
+        merge("task-arith", [d / "a"], base=d / "base", out=d / "o1", params={"lambda": 1e6}, dtype="float16")
+    assert not (d / "o1").exists()
+    sd = {**sds["a"], "visual.proj": torch.full_like(sds["a"]["visual.proj"], float("nan"))}
+    bad = make_bare(d / "nan.safetensors", sd)
+    with pytest.raises(CheckpointError, match=r"key 'visual.proj': the merged tensor has 32 NaN/Inf entries of 32 "
+                                              r"\(--allow-nonfinite"):
+        merge("task-arith", [bad], base=d / "base", out=d / "o2")
+    with caplog.at_level("WARNING", logger="weightspace.merge.engine"):
+        out = merge("task-arith", [bad], base=d / "base", out=d / "o3", allow_nonfinite=True)
+    assert torch.isnan(_sd(out)["visual.proj"]).all() and "written anyway" in caplog.text
+
+
+def test_cuda_asked_for_without_cuda_is_a_clear_error(family):
+    d, _ = family
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ConfigError, match=r"device 'cuda': CUDA is not available here"):
+        merge("task-arith", [d / "a"], base=d / "base", out=d / "o", device="cuda")
+    with pytest.raises(ConfigError, match=r"device 'tpu': expected cpu, cuda or cuda:N"):
+        merge("task-arith", [d / "a"], base=d / "base", out=d / "o", device="tpu")
+    assert merge("task-arith", [d / "a"], base=d / "base", out=d / "o", device="cpu").exists()
+
+
+@pytest.mark.parametrize("method, params", [("iso-c", {}), ("iso-cts", {"common_fraction": 0.5}),
+                                            ("tsv-m", {"svd_exclude": ["text_projection"]})])
+def test_svd_methods_through_the_engine_match_the_per_key_function(family, method, params):
+    from weightspace.merge import get_method
+    from weightspace.merge.registry import InputsInfo, KeyJob
+
+    d, sds = family
+    out = merge(method, [d / "a", d / "b", d / "c"], base=d / "base", out=d / method, params=params)
+    got = _sd(out)
+    m = get_method(method)
+    p = m.resolve_params(params, InputsInfo(3, True))
+    for k, b in _f(sds["base"]).items():
+        want = m.merge_key(KeyJob(k, [sds[n][k] for n in "abc"], b, p))
+        assert torch.allclose(got[k], want, atol=1e-5), k
+        assert not torch.allclose(got[k], b), k  # every merged key moved

@@ -10,16 +10,26 @@ bytes on a background thread (``hashing.py``), not by re-reading the files. Lega
 not streamed, convert them to safetensors for large merges.
 
 Before anything is written, every input's header is checked against the reference (the base, else
-the first input): same keys, same shapes, compatible dtypes. Output dtype per key: ``dtype`` if
+the first input): same keys, same shapes, compatible dtypes. Keys every input has but the base lacks
+(e.g. a ``temporal.*`` video head merged onto plain CLIP) are an error naming the key, unless they are
+excluded (they are then left out of the output, which has the base's keys) or ``missing_in_base``
+says what to do: ``drop`` (the same as excluding them) or ``keep:N`` (input N's tensor, N from 1). Output dtype per key: ``dtype`` if
 given, else the reference's. Integer/bool tensors are never merged: they are copied from the
 reference after checking every input holds the same values (a mismatch is an error). Keys left out
 by include/exclude are copied from the reference unchecked. The same input given twice counts twice
 (unlike mergekit issue #214, where identical references collapse into one): ``average A A B`` weights
 A by 2/3. The output folder is written in a temporary sibling and renamed when complete.
+
+Every float tensor written is checked: NaN/Inf in a merged tensor, or a ``dtype`` cast overflowing to
+Inf, is an error naming the key (a logged warning with ``allow_nonfinite``). The per-key arithmetic
+runs on ``device`` (``cuda`` if asked for and present); reading and writing stay on the CPU. Input
+hashes come from a persistent ``HashCache`` when the file is unchanged since it was last hashed.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +42,7 @@ from weightspace.checkpoint import (
 )
 from weightspace.errors import CheckpointError, ConfigError
 from weightspace.merge.filters import KeyFilter
-from weightspace.merge.hashing import AsyncDigest, FileHasher, HashWorker
+from weightspace.merge.hashing import AsyncDigest, FileHasher, HashCache, HashWorker, file_stamp
 from weightspace.merge.manifest import build_manifest
 from weightspace.merge.registry import InputsInfo, KeyJob, get_method
 from weightspace.safetensors_io import map_tensor, torch_dtype, write_streaming
@@ -40,6 +50,9 @@ from weightspace.safetensors_io import map_tensor, torch_dtype, write_streaming
 if TYPE_CHECKING:
     import torch
 
+log = logging.getLogger(__name__)
+# Threads for the per-key arithmetic (torch intra-op), chosen with benchmarks/merge_bench.py.
+COMPUTE_THREADS = 1
 DTYPE_NAMES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64",
                "fp32": "F32", "fp16": "F16", "bf16": "BF16"}
 
@@ -52,6 +65,7 @@ class MergeInput:
     source: TensorSource
     role: str  # "base" | "input"
     hasher: FileHasher | None
+    stamp: list[int] | None = None  # file_stamp of the weights when opened (for the hash cache)
 
     @property
     def label(self) -> str:
@@ -82,8 +96,8 @@ def _uint8():
 class LazyInputs(Sequence):
     """The inputs' tensors for one key, read (and cast to float32) on each access, never cached."""
 
-    def __init__(self, inputs: list[MergeInput], key: str):
-        self._inputs, self._key = inputs, key
+    def __init__(self, inputs: list[MergeInput], key: str, device=None):
+        self._inputs, self._key, self._device = inputs, key, device
 
     def __len__(self) -> int:
         return len(self._inputs)
@@ -93,33 +107,65 @@ class LazyInputs(Sequence):
 
         if isinstance(i, slice):
             return [self[j] for j in range(len(self))[i]]
-        return self._inputs[i].read(self._key).to(torch.float32)
+        return self._inputs[i].read(self._key).to(device=self._device, dtype=torch.float32)
 
 
 @dataclass
 class KeyPlan:
     key: str
-    action: str  # "merge" | "copy" | "copy-checked" (integer tensors: inputs must agree)
+    action: str  # "merge" | "copy" | "copy-checked" (integer tensors: inputs must agree) | "keep" (from src)
     dtype: str  # output safetensors code
     shape: tuple[int, ...]
+    src: int | None = None  # "keep": index of the input whose tensor is written
 
 
 class KeyStream:
     """Streaming passes over the merged keys, for methods that need whole-model statistics first."""
 
-    def __init__(self, plan: list[KeyPlan], inputs: list[MergeInput], base: MergeInput | None, progress):
+    def __init__(self, plan: list[KeyPlan], inputs: list[MergeInput], base: MergeInput | None, progress,
+                 device=None):
         self._keys = [p.key for p in plan if p.action == "merge"]
-        self._inputs, self._base, self._progress = inputs, base, progress
+        self._inputs, self._base, self._progress, self._device = inputs, base, progress, device
         self.n_inputs = len(inputs)
 
     def jobs(self, description: str) -> Iterator[KeyJob]:
-        import torch
-
         task = self._progress.add_task(description, total=len(self._keys))
         for key in self._keys:
-            base = self._base.read(key).to(torch.float32) if self._base else None
-            yield KeyJob(key, LazyInputs(self._inputs, key), base, params={})
+            base = _read_float(self._base, key, self._device) if self._base else None
+            yield KeyJob(key, LazyInputs(self._inputs, key, self._device), base, params={})
             self._progress.advance(task)
+
+
+def _read_float(m: MergeInput, key: str, device) -> "torch.Tensor":
+    import torch
+
+    return m.read(key).to(device=device, dtype=torch.float32)
+
+
+def parse_missing_rule(rule: str | None, n_inputs: int) -> tuple[str, int | None]:
+    """``error`` | ``drop`` | ``keep:N`` (input N, counted from 1) -> (action, input index)."""
+    text = str(rule or "error").strip()
+    if text in ("error", "drop"):
+        return text, None
+    name, _, num = text.partition(":")
+    if name == "keep" and num.strip().isdigit() and 1 <= int(num) <= n_inputs:
+        return "keep", int(num) - 1
+    raise ConfigError(f"option 'missing_in_base': expected error, drop or keep:N with N in 1..{n_inputs}, got {text!r}")
+
+
+def _resolve_device(device: str | None):
+    import torch
+
+    name = str(device or "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r}: CUDA is not available here (torch.cuda.is_available() is False)")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device {name!r}: expected cpu, cuda or cuda:N")
+    return dev
 
 
 def _resolve_dtype(dtype: str | None) -> str | None:
@@ -144,10 +190,8 @@ def _check_output(out: Path, ckpts: list[Checkpoint], overwrite: bool) -> None:
         raise ConfigError(f"{out}: exists and is not a checkpoint folder")
 
 
-def plan_keys(ref: MergeInput, others: list[MergeInput], filt: KeyFilter, dtype: str | None) -> list[KeyPlan]:
-    """Check every input against the reference from headers alone; decide each key's action."""
-    keys = ref.source.keys()
-    keyset = set(keys)
+def _same_keys(ref: MergeInput, others: list[MergeInput]) -> None:
+    keyset = set(ref.source.keys())
     for o in others:
         theirs = set(o.source.keys())
         if theirs != keyset:
@@ -156,7 +200,27 @@ def plan_keys(ref: MergeInput, others: list[MergeInput], filt: KeyFilter, dtype:
                 raise CheckpointError(f"{o.label}: key {missing[0]!r} is missing (present in {ref.label})")
             extra = sorted(theirs - keyset)[0]
             raise CheckpointError(f"{o.label}: unexpected key {extra!r} (not in {ref.label})")
-    filt.check_against(keys)
+
+
+def plan_keys(ref: MergeInput, others: list[MergeInput], filt: KeyFilter, dtype: str | None,
+              missing_in_base: tuple[str, int | None] | None = None) -> list[KeyPlan]:
+    """Check every input against the reference from headers alone; decide each key's action.
+
+    With ``missing_in_base`` (a ``parse_missing_rule`` result) ``ref`` is the base and ``others`` the
+    inputs: keys the inputs share but the base lacks follow that rule; otherwise all key sets must match.
+    """
+    keys = ref.source.keys()
+    extra: list[str] = []
+    if missing_in_base is None:
+        _same_keys(ref, others)
+    else:
+        _same_keys(others[0], others[1:])
+        mine = set(keys)
+        extra = [k for k in others[0].source.keys() if k not in mine]
+        absent = sorted(mine - set(others[0].source.keys()))
+        if absent:
+            raise CheckpointError(f"{others[0].label}: key {absent[0]!r} is missing (present in {ref.label})")
+    filt.check_against(keys + extra)
     plan = []
     for key in keys:
         info = ref.source.info(key)
@@ -177,19 +241,53 @@ def plan_keys(ref: MergeInput, others: list[MergeInput], filt: KeyFilter, dtype:
             plan.append(KeyPlan(key, "merge", dtype or info.dtype, info.shape))
         else:
             plan.append(KeyPlan(key, "copy-checked", info.dtype, info.shape))
+    for key in extra:
+        if not filt(key):
+            continue  # excluded: the output has the base's keys
+        rule, src = missing_in_base
+        if rule == "error":
+            raise CheckpointError(
+                f"{ref.label}: key {key!r} of the inputs is not in the base (--exclude it, or "
+                "--missing-in-base keep:N to take input N's tensor, or drop)")
+        if rule == "keep":
+            info = others[src].source.info(key)
+            plan.append(KeyPlan(key, "keep", dtype if (dtype and info.is_float) else info.dtype, info.shape, src))
     if not any(p.action == "merge" for p in plan):
         raise ConfigError("nothing to merge: no floating-point key passes the include/exclude filters")
     return plan
 
 
-def _open(ref: str | os.PathLike, role: str, hashers: dict[Path, FileHasher], worker: HashWorker) -> MergeInput:
+def _open(ref: str | os.PathLike, role: str, hashers: dict[Path, FileHasher], worker: HashWorker,
+          cache: HashCache) -> MergeInput:
     ckpt = open_checkpoint(ref)
     source = ckpt.source()
+    path = ckpt.weights.resolve()
+    stamp = file_stamp(path)
+    ckpt._sha = cache.get(path, stamp)
     hasher = None
-    if not ckpt.is_legacy:  # legacy pickles are hashed from the file (they are read whole anyway)
-        path = ckpt.weights.resolve()
+    if ckpt._sha is None and not ckpt.is_legacy:  # legacy pickles are hashed from the file (read whole anyway)
         hasher = hashers.setdefault(path, FileHasher(path, worker))  # duplicates share one hash
-    return MergeInput(ckpt, source, role, hasher)
+    return MergeInput(ckpt, source, role, hasher, stamp)
+
+
+def _finite_or_report(key: str, merged: "torch.Tensor", written: "torch.Tensor", dtype: str | None,
+                      allow: bool) -> None:
+    """NaN/Inf in a written float tensor is an error naming the key (a warning with ``allow``)."""
+    import torch
+
+    if not written.is_floating_point() or math.isfinite(float(written.sum(dtype=torch.float32))):
+        return
+    bad = int((~torch.isfinite(written)).sum())
+    if not bad:
+        return  # only the float32 sum overflowed; every entry is finite
+    if dtype and bool(torch.isfinite(merged).all()):
+        peak = float(merged.abs().max())
+        msg = f"key {key!r}: --dtype {dtype} overflows to Inf ({bad} entries, |value| up to {peak:.3g})"
+    else:
+        msg = f"key {key!r}: the merged tensor has {bad} NaN/Inf entries of {written.numel()}"
+    if not allow:
+        raise CheckpointError(msg + " (--allow-nonfinite writes it anyway)")
+    log.warning("%s; written anyway (allow_nonfinite)", msg)
 
 
 def _progress(enabled: bool | None):
@@ -221,8 +319,17 @@ def merge(
     dtype: str | None = None,
     overwrite: bool = False,
     progress: bool | None = None,
+    missing_in_base: str | None = None,
+    allow_nonfinite: bool = False,
+    device: str | None = None,
+    hash_cache: HashCache | None = None,
 ) -> Path:
-    """Merge ``inputs`` (checkpoint refs) with ``method`` into the checkpoint folder ``out``."""
+    """Merge ``inputs`` (checkpoint refs) with ``method`` into the checkpoint folder ``out``.
+
+    ``missing_in_base``: ``error`` (default) | ``drop`` | ``keep:N`` for keys the inputs have and the
+    base lacks; ``device``: ``cpu`` (default) | ``cuda[:N]``; ``hash_cache``: where input hashes are
+    remembered (default ``HashCache()``).
+    """
     import torch
 
     out = Path(out)
@@ -231,31 +338,35 @@ def merge(
         raise ConfigError("no inputs to merge")
     filt = KeyFilter(include, exclude)
     out_dtype = _resolve_dtype(dtype)
-    # The per-key work is elementwise and memory-bound: one compute thread plus the hash thread keeps
-    # two cores busy without OpenMP barrier stalls (which are severe on a loaded machine).
+    rule = parse_missing_rule(missing_in_base, len(inputs))
+    dev = _resolve_device(device)
+    cache = hash_cache if hash_cache is not None else HashCache()
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(COMPUTE_THREADS)
     worker = HashWorker()
     try:
         hashers: dict[Path, FileHasher] = {}
-        base_in = _open(base, "base", hashers, worker) if base is not None else None
-        ins = [_open(r, "input", hashers, worker) for r in inputs]
+        base_in = _open(base, "base", hashers, worker, cache) if base is not None else None
+        ins = [_open(r, "input", hashers, worker, cache) for r in inputs]
         _check_output(out, [m.ckpt for m in ins + ([base_in] if base_in else [])], overwrite)
         info = InputsInfo(len(ins), base_in is not None, [m.ckpt.meta for m in ins], [m.label for m in ins])
         resolved = spec.resolve_params(params, info)
         ref = base_in or ins[0]
-        plan = plan_keys(ref, [m for m in ins if m is not ref], filt, out_dtype)
+        plan = plan_keys(ref, [m for m in ins if m is not ref], filt, out_dtype, rule if base_in else None)
         everyone = ([base_in] if base_in else []) + ins
 
         with _progress(progress) as bar:
-            state = spec.prepare(resolved, KeyStream(plan, ins, base_in, bar)) if spec.prepare else None
+            stream = KeyStream(plan, ins, base_in, bar, dev)
+            state = spec.prepare(resolved, stream) if spec.prepare else None
 
             def tensors() -> Iterator["torch.Tensor"]:
                 task = bar.add_task(f"merge ({spec.name})", total=len(plan))
                 for kp in plan:
                     if kp.action == "merge":
-                        base_t = base_in.read(kp.key).to(torch.float32) if base_in else None
-                        t = spec.merge_key(KeyJob(kp.key, LazyInputs(ins, kp.key), base_t, resolved, state))
+                        base_t = _read_float(base_in, kp.key, dev) if base_in else None
+                        t = spec.merge_key(KeyJob(kp.key, LazyInputs(ins, kp.key, dev), base_t, resolved, state))
+                    elif kp.action == "keep":
+                        t = ins[kp.src].read(kp.key)
                     else:
                         t = ref.read(kp.key)
                         if kp.action == "copy-checked":
@@ -264,8 +375,10 @@ def merge(
                                     raise CheckpointError(
                                         f"{m.label}: integer tensor {kp.key!r} differs from {ref.label} "
                                         "(integer tensors are never merged; they must agree)")
+                    written = t.to(torch_dtype(kp.dtype))
+                    _finite_or_report(kp.key, t, written, dtype, allow_nonfinite)
                     bar.advance(task)  # before the yield: the writer stops pulling after the last tensor
-                    yield t.to(torch_dtype(kp.dtype))
+                    yield written.cpu()
 
             digest = AsyncDigest(worker)
             donor = _donor(ins, base_in)
@@ -278,8 +391,10 @@ def merge(
                         ins[0].ckpt.meta.get("base_model")
                     provenance = {"kind": "merge", "method": spec.name, "params": resolved, "parents": parents,
                                   **filt.as_dict()}
-                    manifest = build_manifest(spec, resolved, base_in, ins, filt, dtype, plan,
-                                              digest.hexdigest(), state)
+                    if any(kp.action == "keep" for kp in plan):
+                        provenance["missing_in_base"] = missing_in_base
+                    out_sha = digest.hexdigest()
+                    manifest = build_manifest(spec, resolved, base_in, ins, filt, dtype, plan, out_sha, state)
                     write_checkpoint_meta(
                         tmp, model_cfg=donor.model_cfg, preprocess_cfg=donor.preprocess_cfg,
                         meta=make_meta(video=donor.meta.get("video"), base=base_ref, provenance=provenance),
@@ -287,8 +402,11 @@ def merge(
                     )
             except FileExistsError:
                 raise ConfigError(f"{out}: already exists (use --overwrite to replace it)") from None
+        for m in everyone:
+            cache.put(m.ckpt.weights.resolve(), m.stamp, m.sha256())
+        cache.put(out / WEIGHTS_NAME, file_stamp(out / WEIGHTS_NAME), out_sha)  # a later merge of it hashes nothing
+        cache.save()
     finally:
         worker.close()
         torch.set_num_threads(threads)
     return out
-

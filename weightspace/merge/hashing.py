@@ -7,17 +7,28 @@ order. Hashing runs on one background thread (hashlib releases the GIL) with a c
 waiting to be hashed, so memory stays bounded. Buffers larger than ``inline`` (e.g. a 100 MB token
 embedding) are hashed on the caller's thread after the queue drains: a queued big buffer would keep
 one extra large tensor alive exactly when memory peaks.
+
+``HashCache`` remembers each file's sha256 under (path, size, mtime_ns, inode), so a merge whose
+inputs were hashed before (by an earlier merge, or as its output) hashes nothing; a file that was
+touched, rewritten or replaced is hashed again. It lives in ``$WEIGHTSPACE_CACHE/merge/hashes.json``
+(default ``~/.cache/weightspace``), written atomically; an unreadable cache counts as empty.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import queue
 import threading
 from pathlib import Path
 
+from weightspace.atomic import atomic_path
+
 _CHUNK = 8 << 20
+_CACHE_ENTRIES = 10_000  # files remembered; the least recently stored are dropped first
+log = logging.getLogger(__name__)
 
 
 class HashWorker:
@@ -107,3 +118,64 @@ class FileHasher:
         self._sweep(None)
         self._worker.drain()
         return self._h.hexdigest()
+
+
+def file_stamp(path: str | os.PathLike) -> list[int]:
+    """What identifies a file's content without reading it: size, mtime in ns, inode."""
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def default_hash_cache() -> Path:
+    root = os.environ.get("WEIGHTSPACE_CACHE")
+    return (Path(root).expanduser() if root else Path.home() / ".cache" / "weightspace") / "merge" / "hashes.json"
+
+
+class HashCache:
+    """Persistent sha256 of files keyed by (resolved path, size, mtime_ns, inode)."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path is not None else default_hash_cache()
+        self._new: dict[str, dict] = {}
+        self._entries = self._read()
+
+    def _read(self) -> dict[str, dict]:
+        try:
+            doc = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("%s: unreadable hash cache, ignored (%s)", self.path, exc)
+            return {}
+        entries = doc.get("files") if isinstance(doc, dict) else None
+        if not isinstance(entries, dict):
+            return {}
+        return {k: e for k, e in entries.items()
+                if isinstance(e, dict) and isinstance(e.get("sha256"), str) and isinstance(e.get("stamp"), list)}
+
+    def get(self, path: str | os.PathLike, stamp: list[int]) -> str | None:
+        entry = self._entries.get(str(Path(path).resolve()))
+        return entry["sha256"] if entry is not None and entry["stamp"] == stamp else None
+
+    def put(self, path: str | os.PathLike, stamp: list[int], sha256: str) -> None:
+        """Remember ``sha256`` for ``path`` if the file still has the ``stamp`` taken before it was read."""
+        try:
+            if file_stamp(path) != stamp:
+                return  # changed while it was being read: the hash may be of neither version
+        except OSError:
+            return
+        key = str(Path(path).resolve())
+        self._entries[key] = self._new[key] = {"stamp": stamp, "sha256": sha256}
+
+    def save(self) -> None:
+        """Merge this run's entries into the file on disk (other processes may have added theirs)."""
+        if not self._new:
+            return
+        kept = {k: e for k, e in self._read().items() if k not in self._new and os.path.exists(k)}
+        entries = dict(list({**kept, **self._new}.items())[-_CACHE_ENTRIES:])
+        try:
+            with atomic_path(self.path) as tmp:
+                tmp.write_text(json.dumps({"format": "weightspace-hash-cache", "files": entries}))
+        except OSError as exc:  # a read-only cache dir must not fail a merge that succeeded
+            log.warning("%s: could not save the hash cache (%s)", self.path, exc)
+        self._new.clear()

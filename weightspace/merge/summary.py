@@ -8,7 +8,13 @@ from typing import Sequence
 
 from weightspace.checkpoint import TAGS, key_tag, open_checkpoint
 from weightspace.merge.filters import KeyFilter
+from weightspace.merge.hashing import HashCache, file_stamp
 from weightspace.merge.task_vector import task_vector_stats
+
+
+def _tag_order(tag: str) -> tuple[int, str]:
+    """Known tags in their usual order, then any other tag (e.g. a video head's) by name."""
+    return (TAGS.index(tag), "") if tag in TAGS else (len(TAGS), tag)
 
 
 def _kind(ckpt) -> str:
@@ -17,8 +23,17 @@ def _kind(ckpt) -> str:
     return "legacy" if ckpt.is_legacy else "safetensors"
 
 
-def describe(ref: str | os.PathLike) -> dict:
-    """One checkpoint's metadata and parameter counts (headers only, plus the file hash)."""
+def _sha256(ckpt, cache: HashCache) -> str:
+    stamp = file_stamp(ckpt.weights)
+    sha = cache.get(ckpt.weights, stamp)
+    if sha is None:
+        sha = ckpt.sha256()
+        cache.put(ckpt.weights, stamp, sha)
+    return sha
+
+
+def describe(ref: str | os.PathLike, cache: HashCache | None = None) -> dict:
+    """One checkpoint's metadata and parameter counts (headers only, plus the file hash, cached)."""
     ckpt = open_checkpoint(ref)
     src = ckpt.source()
     per_tag: Counter = Counter()
@@ -32,10 +47,10 @@ def describe(ref: str | os.PathLike) -> dict:
     return {
         "ref": ckpt.ref,
         "kind": _kind(ckpt),
-        "sha256": ckpt.sha256(),
+        "sha256": _sha256(ckpt, cache if cache is not None else HashCache()),
         "keys": len(src.keys()),
         "parameters": sum(per_tag.values()),
-        "parameters_by_tag": {t: per_tag[t] for t in TAGS if per_tag[t]},
+        "parameters_by_tag": dict(sorted(per_tag.items(), key=lambda kv: _tag_order(kv[0]))),
         "dtypes": dict(dtypes),
         "model_cfg": bool(ckpt.model_cfg),
         "embed_dim": (ckpt.model_cfg or {}).get("embed_dim"),
@@ -50,12 +65,15 @@ def summarize(refs: Sequence[str | os.PathLike], *, base: str | os.PathLike | No
     """``describe`` for each checkpoint; with a base, task-vector norms per tag and the cosine matrix."""
     from weightspace.merge.engine import MergeInput, plan_keys
 
-    report = {"checkpoints": [describe(r) for r in refs], "base": describe(base) if base is not None else None,
-              "task_vectors": None}
+    cache = HashCache()
+    report = {"checkpoints": [describe(r, cache) for r in refs],
+              "base": describe(base, cache) if base is not None else None, "task_vectors": None}
+    cache.save()
     if base is not None:
         opened = [open_checkpoint(r) for r in [base, *refs]]
         ins = [MergeInput(c, c.source(), "input", None) for c in opened]
-        plan = plan_keys(ins[0], ins[1:], KeyFilter(include, exclude), None)
+        # keys the base lacks (a video head on fine-tuned inputs) have no task vector: left out
+        plan = plan_keys(ins[0], ins[1:], KeyFilter(include, exclude), None, ("drop", None))
         keys = [p.key for p in plan if p.action == "merge"]
         stats = task_vector_stats(ins[0].source, [m.source for m in ins[1:]], keys)
         report["task_vectors"] = {"labels": [str(r) for r in refs], "norms": stats.norms, "cosine": stats.cosine}

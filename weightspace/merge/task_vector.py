@@ -122,7 +122,8 @@ def task_vector_stats(base: "TensorSource", sources: Sequence["TensorSource"], k
     import torch
 
     n = len(sources)
-    sq = [{t: 0.0 for t in TAGS} for _ in range(n)]
+    tags = list(TAGS) + sorted({key_tag(k) for k in keys} - set(TAGS))  # any tag the keys carry
+    sq = [{t: 0.0 for t in tags} for _ in range(n)]
     gram = torch.zeros(n, n, dtype=torch.float64)
     for key in keys:
         b = base.read(key).to(torch.float32)
