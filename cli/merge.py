@@ -24,6 +24,12 @@ def merge(
     exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Do not merge keys matching this glob or tag; "
                                                                         "they are copied from the base. Repeatable."),
     dtype: Optional[str] = typer.Option(None, "--dtype", help="Output float dtype: float32 | float16 | bfloat16."),
+    missing_in_base: Optional[str] = typer.Option(
+        None, "--missing-in-base", help="Keys the inputs have but the base lacks (e.g. a temporal head): error "
+                                        "(default) | drop | keep:N (take input N's tensor, N from 1)."),
+    allow_nonfinite: bool = typer.Option(False, "--allow-nonfinite", help="Write NaN/Inf outputs (or a --dtype "
+                                                                          "overflow) with a warning, not an error."),
+    device: str = typer.Option("cpu", "--device", help="Where the per-key arithmetic runs: cpu | cuda[:N]."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
     eval_suite: Optional[str] = typer.Option(None, "--eval", help="Score the output on this suite right after merging "
                                                                    "(YAML or a name in recipes/suites, e.g. demo)."),
@@ -41,7 +47,7 @@ def merge(
         if bad:
             raise ConfigError(f"{bad[0]}: a recipe must be the only positional argument")
         job = {"method": None, "inputs": list(inputs), "base": None, "params": {}, "include": [], "exclude": [],
-               "dtype": None, "out": None}
+               "dtype": None, "missing_in_base": None, "out": None}
     job["method"] = method or job["method"]
     job["base"] = base or job["base"]
     job["out"] = output or job["out"]
@@ -49,6 +55,7 @@ def merge(
     job["include"] = include or job["include"]
     job["exclude"] = exclude or job["exclude"]
     job["dtype"] = dtype or job["dtype"]
+    job["missing_in_base"] = missing_in_base or job["missing_in_base"]
     if not job["method"]:
         raise ConfigError("--method is required (or give a recipe with 'method')")
     if not job["out"]:
@@ -57,7 +64,8 @@ def merge(
         _sweep(job, sweep, eval_suite, store)
         return
     out = run_merge(job["method"], job["inputs"], base=job["base"], out=job["out"], params=job["params"],
-                    include=job["include"], exclude=job["exclude"], dtype=job["dtype"], overwrite=overwrite)
+                    include=job["include"], exclude=job["exclude"], dtype=job["dtype"], overwrite=overwrite,
+                    missing_in_base=job["missing_in_base"], allow_nonfinite=allow_nonfinite, device=device)
     console.print(f"merged {len(job['inputs'])} input(s) with {job['method']} -> {out}", highlight=False)
     if eval_suite is not None:
         from cli.eval import results_table

@@ -98,7 +98,24 @@ BAD_CASES = {
     "malformed --set": (lambda d, s: ["--method", "ties", d / "a", "--base", d / "base", "--set", "density"], ["--set", "KEY=VALUE"]),
     "bad dtype": (lambda d, s: ["--method", "average", d / "a", d / "b", "--dtype", "int8"], ["'dtype'", "int8"]),
     "bad include": (lambda d, s: ["--method", "average", d / "a", d / "b", "--include", "visual.nothing*"], ["visual.nothing*"]),
+    "overflowing option": (lambda d, s: ["--method", "task-arith", d / "a", "--base", d / "base", "--set", "lambda=1e39"],
+                           ["lambda", "overflows float32"]),
+    "degenerate gwa": (lambda d, s: ["--method", "gwa", d / "a", d / "b", "--set", "epochs=[1,2]", "--set", "sigma=1e-200"],
+                       ["'sigma'", "not finite"]),
+    "weights of wrong length": (lambda d, s: ["--method", "tsv-m", d / "a", d / "b", "--base", d / "base",
+                                              "--set", "weights=[1,2,3]"], ["'weights'", "expected 2 numbers"]),
+    "scale <= 0": (lambda d, s: ["--method", "iso-c", d / "a", "--base", d / "base", "--set", "scale=0"], ["'scale'"]),
+    "common_fraction = 1": (lambda d, s: ["--method", "iso-cts", d / "a", "--base", d / "base", "--set", "common_fraction=1"],
+                            ["'common_fraction'"]),
+    "dtype overflow": (lambda d, s: ["--method", "task-arith", d / "a", "--base", d / "base", "--set", "lambda=1e6",
+                                     "--dtype", "float16"], ["overflows to Inf", "--allow-nonfinite"]),
+    "bad missing-in-base": (lambda d, s: ["--method", "task-arith", d / "a", "--base", d / "base",
+                                          "--missing-in-base", "keep:7"], ["missing_in_base", "keep:7"]),
+    "bad device": (lambda d, s: ["--method", "task-arith", d / "a", "--base", d / "base", "--device", "gpu"], ["'gpu'"]),
 }
+if not torch.cuda.is_available():
+    BAD_CASES["cuda absent"] = (lambda d, s: ["--method", "task-arith", d / "a", "--base", d / "base", "--device", "cuda"],
+                                ["'cuda'", "CUDA is not available"])
 
 
 @pytest.mark.parametrize("case", list(BAD_CASES))
@@ -129,3 +146,21 @@ def test_help_lists_every_registered_method_with_its_declared_options():
         assert f"{name}, base {m.base}" in text
         for o in describe_options(m.Params):
             assert o.line() in text, (name, o.name)
+
+
+def test_yaml_style_numbers_and_per_input_weights_in_a_recipe(ckpts, capsys):
+    d, sds = ckpts
+    recipe = d / "r.yaml"
+    recipe.write_text("method: task-arith\nbase: base\ninputs:\n  - {path: a, weight: 5e-1}\n  - b\n"
+                      "params: {lambda: 5e-1}\noutput: out\n")
+    code, _, err = _run(capsys, "merge", recipe)
+    assert code == 0, err
+    man = json.loads((d / "out" / MANIFEST_NAME).read_text())
+    assert man["params"]["lambda"] == 0.5 and man["params"]["weights"] == [0.5, 1.0]
+    got, b = open_checkpoint(d / "out").state_dict()["visual.proj"], sds["base"]["visual.proj"]
+    want = b + 0.5 * (0.5 * (sds["a"]["visual.proj"] - b) + (sds["b"]["visual.proj"] - b))
+    assert torch.allclose(got, want, atol=1e-6)
+    code, _, err = _run(capsys, "merge", "--method", "task-arith", d / "a", "--base", d / "base", "-o", d / "o2",
+                        "--set", "lambda=1e-4")
+    assert code == 0, err
+    assert json.loads((d / "o2" / MANIFEST_NAME).read_text())["params"]["lambda"] == 1e-4

@@ -23,6 +23,9 @@ def test_paths_resolve_relative_to_the_recipe(tmp_path):
     ("method: ties\ninputs: []\n", "'inputs' must be a non-empty list"),
     ("method: ties\ninputs: [a]\nparams: [1]\n", "'params' must be a mapping"),
     ("method: [\n", "invalid YAML"),
+    ("method: ties\ninputs: [{path: a, weigth: 1}]\n", r"inputs\[0\] must be a path or a mapping .*unknown key 'weigth'"),
+    ("method: ties\ninputs: [{weight: 1}]\n", r"inputs\[0\] must be a path or a mapping"),
+    ("method: ties\ninputs: [{path: a, weight: 2}]\nparams: {weights: [1]}\n", "weights given both per input"),
 ])
 def test_bad_recipes_name_the_file_and_field(tmp_path, text, match):
     recipe = tmp_path / "bad.yaml"
@@ -47,3 +50,12 @@ def test_example_recipes_are_valid():
         method.resolve_params(job["params"], InputsInfo(len(job["inputs"]), job["base"] is not None, metas,
                                                         job["inputs"]))
         assert job["out"], path
+
+
+def test_per_input_weights_are_collected_in_input_order(tmp_path):
+    recipe = tmp_path / "m.yaml"
+    recipe.write_text("method: tsv-m\nbase: b\ninputs: [{path: x, weight: 0.5}, y, {path: z, weight: 2}]\n"
+                      "missing_in_base: keep:1\n")
+    job = load_recipe(recipe)
+    assert job["inputs"] == [str(tmp_path / n) for n in "xyz"]
+    assert job["params"] == {"weights": [0.5, 1.0, 2.0]} and job["missing_in_base"] == "keep:1"

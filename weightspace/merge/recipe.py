@@ -4,8 +4,15 @@
     base: ../ckpts/clip-b16          # paths are relative to this file; hf-hub:ORG/NAME stays as is
     inputs: [ft_k400, ft_ssv2]
     params: {density: 0.2, lambda: 1.0}
-    include: [visual]                # optional, as are exclude, dtype, output
+    include: [visual]                # optional, as are exclude, dtype, missing_in_base, output
     output: merged/ties-k400-ssv2
+
+An input may carry its weight (``weights`` of task-arith, ties, tsv-m, average), which is collected
+into ``params.weights`` in input order; inputs without one weigh 1::
+
+    inputs:
+      - {path: ft_k400, weight: 0.5}
+      - ft_ssv2
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from weightspace.checkpoint import HF_PREFIX
 from weightspace.errors import ConfigError
 from weightspace.yaml_file import read_yaml_mapping
 
-RECIPE_KEYS = ("method", "base", "inputs", "params", "include", "exclude", "dtype", "output")
+RECIPE_KEYS = ("method", "base", "inputs", "params", "include", "exclude", "dtype", "missing_in_base", "output")
+INPUT_KEYS = ("path", "weight")
 
 
 def _resolve_ref(ref, where: Path, field: str, path: Path) -> str:
@@ -38,6 +46,25 @@ def _patterns(doc: dict, field: str, path: Path) -> list[str]:
     return value
 
 
+def _inputs(items: list, where: Path, path: Path) -> tuple[list[str], list | None]:
+    """The input references and, if any input gives ``weight``, one weight per input (default 1)."""
+    refs, weights = [], []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            unknown = sorted(set(item) - set(INPUT_KEYS))
+            if unknown or "path" not in item:
+                raise ConfigError(f"{path}: inputs[{i}] must be a path or a mapping with 'path' and optional 'weight'"
+                                  + (f" (unknown key {unknown[0]!r})" if unknown else ""))
+            refs.append(_resolve_ref(item["path"], where, f"inputs[{i}].path", path))
+            weights.append(item.get("weight", 1.0))
+        else:
+            refs.append(_resolve_ref(item, where, f"inputs[{i}]", path))
+            weights.append(None)
+    if all(w is None for w in weights):
+        return refs, None
+    return refs, [1.0 if w is None else w for w in weights]  # checked as the method's 'weights' option
+
+
 def load_recipe(path: str | os.PathLike) -> dict:
     """Read a recipe into the keyword arguments of ``weightspace.merge.merge`` (``output`` -> ``out``)."""
     path = Path(path)
@@ -54,13 +81,19 @@ def load_recipe(path: str | os.PathLike) -> dict:
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: 'params' must be a mapping of option: value")
     where = path.parent
+    refs, weights = _inputs(inputs, where, path)
+    if weights is not None:
+        if "weights" in params:
+            raise ConfigError(f"{path}: weights given both per input and in 'params'; give them once")
+        params = {**params, "weights": weights}
     return {
         "method": doc["method"],
-        "inputs": [_resolve_ref(r, where, "inputs", path) for r in inputs],
+        "inputs": refs,
         "base": _resolve_ref(doc["base"], where, "base", path) if doc.get("base") is not None else None,
         "params": params,
         "include": _patterns(doc, "include", path),
         "exclude": _patterns(doc, "exclude", path),
         "dtype": doc.get("dtype"),
+        "missing_in_base": doc.get("missing_in_base"),
         "out": _resolve_ref(doc["output"], where, "output", path) if doc.get("output") is not None else None,
     }
