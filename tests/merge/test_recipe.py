@@ -59,3 +59,18 @@ def test_per_input_weights_are_collected_in_input_order(tmp_path):
     job = load_recipe(recipe)
     assert job["inputs"] == [str(tmp_path / n) for n in "xyz"]
     assert job["params"] == {"weights": [0.5, 1.0, 2.0]} and job["missing_in_base"] == "keep:1"
+
+
+def test_shipped_lodo_recipes_load_and_their_options_resolve():
+    from pathlib import Path
+
+    from weightspace.merge import get_method
+    from weightspace.merge.registry import InputsInfo
+
+    recipes = sorted((Path(__file__).resolve().parents[2] / "recipes" / "merge").glob("lodo_*.yaml"))
+    methods = set()
+    for r in recipes:
+        job = load_recipe(r)
+        get_method(job["method"]).resolve_params(job["params"], InputsInfo(len(job["inputs"]), True))
+        methods.add(job["method"])
+    assert {"task-arith", "iso-c", "tsv-m"} <= methods
