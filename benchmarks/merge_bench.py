@@ -113,6 +113,10 @@ def child(variant: str, base: str, inputs: list[str], out: str) -> None:
     t0 = time.perf_counter()
     kind, _, method = variant.partition(":")
     if kind == "naive":
+        if method:  # the same compute threads as the engine: only streaming vs loading differs
+            from weightspace.merge.engine import COMPUTE_THREADS
+
+            torch.set_num_threads(COMPUTE_THREADS)
         exec(NAIVE_METHOD if method else NAIVE, {"inputs": inputs, "base_path": base, "out": out, "method": method})
     elif kind.startswith("engine"):
         import weightspace.merge.engine as engine
@@ -209,7 +213,7 @@ def main() -> None:
             for _ in range(rounds):
                 for name, (variant, ins, cache) in group.items():
                     runs[name].append(run_once(variant, base, ins, work / "out", cache()))
-                    print(f"  {name}: {runs[name][-1]['process']:.2f} s", flush=True)
+                    print(f"  {name}: {json.dumps(runs[name][-1])}", flush=True)
                 load.append(os.getloadavg()[0])
         results = {name: summarise(r) for name, r in runs.items()}
     finally:

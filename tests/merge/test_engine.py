@@ -218,8 +218,9 @@ def test_cuda_asked_for_without_cuda_is_a_clear_error(family):
     assert merge("task-arith", [d / "a"], base=d / "base", out=d / "o", device="cpu").exists()
 
 
-@pytest.mark.parametrize("method, params", [("iso-c", {}), ("iso-cts", {"common_fraction": 0.5}),
-                                            ("tsv-m", {"svd_exclude": ["text_projection"]})])
+# iso-c and tsv-m with the parameters suggested for the demo's three-source merges
+@pytest.mark.parametrize("method, params", [("iso-c", {"scale": 1.0}), ("iso-cts", {"common_fraction": 0.5}),
+                                            ("tsv-m", {"alpha": 1.0, "svd_exclude": ["text_projection"]})])
 def test_svd_methods_through_the_engine_match_the_per_key_function(family, method, params):
     from weightspace.merge import get_method
     from weightspace.merge.registry import InputsInfo, KeyJob

@@ -1,7 +1,8 @@
 """Weight-space merging: task vectors, a registry of methods, and a streaming executor.
 
 Public API: ``merge(method, inputs, *, base=None, out, params=None, include=None, exclude=None,
-dtype=None, overwrite=False) -> Path``, ``get_method(name)``, ``available_methods()``,
+dtype=None, overwrite=False, progress=None, missing_in_base=None, allow_nonfinite=False, device=None,
+hash_cache=None) -> Path``, ``get_method(name)``, ``available_methods()``,
 ``gaussian_weights(epochs, mu, sigma)``, ``TaskVector``, ``load_recipe(path)``.
 Importing this package does not import torch.
 """

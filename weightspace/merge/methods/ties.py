@@ -6,7 +6,8 @@ Conventions (explicit options, see ``shared/reference/merging_toolkits.md`` §2.
   ``tensor`` = per tensor (mergekit). ``model`` costs two extra streaming passes over all inputs
   (an exact radix select on float32 bit patterns: 2 histograms per task, memory one tensor);
 - ``aggregate``: ``mean`` = disjoint mean (the paper, default) or ``sum`` (FusionBench's default);
-- ``lambda``: scaling of the merged task vector (paper ≈1 with mean; FusionBench 0.3 with sum).
+- ``lambda``: scaling of the merged task vector (paper ≈1 with mean; FusionBench 0.3 with sum);
+- ``weights``: per-input wᵢ scaling each τᵢ before the sign election and the disjoint merge.
 Entries kept are those with |τ| ≥ the k-th largest |τ| (k = ⌊density·n⌋, at least 1), so ties at the
 threshold are all kept. Where Σ trimmed τ is exactly 0 the elected sign is + (mergekit); FusionBench
 uses the majority sign there instead — this only matters for exact cancellations.
