@@ -37,7 +37,7 @@ def test_overrides_nested_list_and_yaml_numbers(tmp_path):
     recipe.write_text("strategy: meta\noptim: {lr: 1e-4}\nregularisers: [{name: iwo}]\n")
     cfg = load_config(recipe, {"strategy.delta": 0.5, "regularisers.0.high": 0.4, "epochs": 3})
     assert cfg.optim.lr == pytest.approx(1e-4)  # YAML 1.1 reads 1e-4 as a string
-    assert cfg.strategy.name == "meta" and cfg.strategy.params == {"alpha": None, "delta": 0.5, "task_batch_size": None}
+    assert cfg.strategy.name == "meta" and cfg.strategy.params == {"tasks": 4, "task_batch_size": None, "inner": "optimizer", "alpha": None, "delta": 0.5, "log_ratio_every": 50}
     assert cfg.regularisers[0].params == {"low": 0.0, "high": 0.4, "weight": 0.5}
     assert cfg.epochs == 3
 

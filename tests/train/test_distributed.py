@@ -28,7 +28,7 @@ def _worker(rank, world, store, cfg, out):
 
 def test_two_ranks_hold_identical_weights_after_each_step(tiny_clip, tmp_path):
     # meta (two backward passes per step) + rfd (a trainable head outside the CLIP) over 2 processes
-    cfg = recipe(tiny_clip, tmp_path / "run", strategy="meta", regularisers=["rfd"], epochs=1, batch_size=4)
+    cfg = recipe(tiny_clip, tmp_path / "run", strategy={"name": "meta", "tasks": 2, "task_batch_size": 2}, regularisers=["rfd"], epochs=1, batch_size=4)
     mp.start_processes(_worker, args=(2, tmp_path / "store", cfg, tmp_path), nprocs=2, start_method="fork")
     init = load_file(str(tiny_clip / "open_clip_model.safetensors"))
     for step in (1, 2):

@@ -66,7 +66,7 @@ def test_online_gwa_equals_the_offline_merge_of_the_snapshots(tiny_clip, tmp_pat
 def test_killed_twice_then_resumed_matches_an_uninterrupted_run(tiny_clip, tmp_path):
     # meta + IWO: exercises the optimiser state, the schedule, the torch RNG (λ) and the data position.
     # 24 videos, batch 4, meta: 3 steps per epoch; states at step 2 of each epoch and at epoch ends.
-    cfg = recipe(tiny_clip, tmp_path / "x", strategy={"name": "meta"}, regularisers=[{"name": "iwo"}], epochs=2,
+    cfg = recipe(tiny_clip, tmp_path / "x", strategy={"name": "meta", "tasks": 2, "task_batch_size": 2}, regularisers=[{"name": "iwo"}], epochs=2,
                  state_every=2)
     whole = train({**cfg, "output": str(tmp_path / "whole")}, dataset=TensorVideos())
     killed = {**cfg, "output": str(tmp_path / "killed")}
@@ -111,7 +111,7 @@ def test_killed_before_the_first_state_starts_over(tiny_clip, tmp_path):
 
 def test_too_small_a_dataset_is_one_line(tiny_clip, tmp_path):
     with pytest.raises(ConfigError, match="fewer than one optimiser step"):
-        train(recipe(tiny_clip, tmp_path / "r", strategy="meta", batch_size=4), dataset=TensorVideos(n=6))
+        train(recipe(tiny_clip, tmp_path / "r", strategy={"name": "meta", "tasks": 1}, batch_size=8), dataset=TensorVideos(n=6))
     assert not (tmp_path / "r" / "snapshots").exists()
 
 

@@ -267,8 +267,12 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ConfigError(f"{w}key 'gwa.sigma': must be > 0")
     if not cfg.data.train.startswith("builtin:") and cfg.data.classnames is None:
         raise ConfigError(f"{w}key 'data.classnames': required when data.train is a list file")
-    cfg.strategy.params = _lookup(get_strategy, cfg.strategy.name, "strategy.name", w).check_params(
-        cfg.strategy.params, "strategy", cfg.source)
+    strategy = _lookup(get_strategy, cfg.strategy.name, "strategy.name", w)
+    cfg.strategy.params = strategy.check_params(cfg.strategy.params, "strategy", cfg.source)
+    try:
+        strategy(cfg.strategy.params).loader_batch_size(cfg.batch_size)
+    except ConfigError as exc:
+        raise ConfigError(f"{w}{exc}") from None
     seen = set()
     for i, reg in enumerate(cfg.regularisers):
         if reg.name in seen:

@@ -50,6 +50,12 @@ class Learner:
         self.amp = amp
         self.scaler = scaler
         self.parameters = [p for p in module.parameters() if p.requires_grad]
+        self.optimizer: "torch.optim.Optimizer | None" = None  # set by the trainer (meta's virtual step reads it)
+        self.grad_clip: float | None = None  # the trainer's clipping norm, applied to every gradient it steps on
+
+    def no_sync(self):
+        """Under DDP, backward passes in this context keep gradients local (all-reduced by the next synced one)."""
+        return self.net.no_sync() if hasattr(self.net, "no_sync") else contextlib.nullcontext()
 
     @property
     def text_trainable(self) -> bool:

@@ -35,7 +35,7 @@ from weightspace.train.data import EpochSampler, build_dataset, epoch_permutatio
 from weightspace.train.distributed import DistContext, dist_context, select_device
 from weightspace.train.gwa import OnlineGWA
 from weightspace.train.learner import Learner, TrainModule
-from weightspace.train.optim import build_optimizer, lr_at, set_lr
+from weightspace.train.optim import build_optimizer, clip_coefficient, lr_at, set_lr
 from weightspace.train.plot import plot_loss_curve, read_metrics
 from weightspace.train.regularisers import get_regulariser
 from weightspace.train.state import load_state, rng_state, save_state, set_rng_state
@@ -196,6 +196,7 @@ class Trainer:
                 find_unused_parameters=unused,
             )
         self.optimizer = build_optimizer(self.module.named_parameters(), cfg.optim)
+        self.learner.optimizer, self.learner.grad_clip = self.optimizer, cfg.optim.grad_clip
         _seed_all(cfg.seed + ctx.rank)  # per-rank streams from here on (λ of IWO, ...)
 
     def _plan(self, ctx: DistContext) -> None:
@@ -431,12 +432,15 @@ class Trainer:
         if learner.scaler is not None:
             learner.scaler.unscale_(opt)
         if cfg.optim.grad_clip:
-            logs["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(learner.parameters, cfg.optim.grad_clip))
+            grads = [p.grad for p in learner.parameters if p.grad is not None]
+            logs["grad_norm"], coef = clip_coefficient(grads, cfg.optim.grad_clip)
+            torch._foreach_mul_(grads, coef)
         if learner.scaler is not None:
             learner.scaler.step(opt)
             learner.scaler.update()
         else:
             opt.step()
+        logs.update(self.strategy.after_step(learner, self.global_step + 1))
         return logs
 
     def _end_epoch(self, ctx: DistContext, epoch: int, loss: float) -> None:
