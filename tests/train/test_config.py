@@ -50,6 +50,13 @@ def test_overrides_nested_list_and_yaml_numbers(tmp_path):
     ({"epochs": "many"}, "epochs"),
     ({"amp": "fp8"}, "amp"),
     ({"regularisers.0.high": 2.0}, "regularisers.0.high"),
+    ({"epochs": float("nan")}, "epochs"),
+    ({"optim.lr": float("inf")}, "optim.lr"),
+    ({"optim.lr": "inf"}, "optim.lr"),
+    ({"optim.weight_decay": 1e39}, "optim.weight_decay"),
+    ({"gwa.mu": "1e200"}, "gwa.mu"),
+    ({"strategy.delta": float("nan")}, "strategy.delta"),
+    ({"strategy.delta": 1e39}, "strategy"),  # options.py: "key 'strategy': delta: 1e+39 overflows float32"
 ])
 def test_bad_keys_and_values_give_one_line_naming_the_key(tmp_path, overrides, key):
     recipe = tmp_path / "x.yaml"

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from weightspace.errors import ConfigError
+from weightspace.options import FLOAT32_MAX, shorten
 from weightspace.yaml_file import read_yaml_mapping
 
 REF_SCHEMES = ("builtin:", "hf-hub:", "local-dir:")
@@ -131,7 +132,7 @@ def _coerce(value: Any, typ: Any, key: str, source: str | None) -> Any:
             except ConfigError as exc:
                 errors.append(exc)
         raise errors[0]
-    bad = ConfigError(f"{_where(source)}key {key!r}: expected {getattr(typ, '__name__', typ)}, got {value!r}")
+    bad = ConfigError(f"{_where(source)}key {key!r}: expected {getattr(typ, '__name__', typ)}, got {shorten(value)}")
     if origin is list:
         if not isinstance(value, (list, tuple)):
             raise bad
@@ -152,8 +153,10 @@ def _coerce(value: Any, typ: Any, key: str, source: str | None) -> Any:
                 value = float(value)
             except ValueError:
                 raise bad from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad
+        if not math.isfinite(value) or abs(value) > FLOAT32_MAX:  # tensors are float32: larger values overflow
+            raise ConfigError(f"{_where(source)}key {key!r}: must be a finite float32 number, got {shorten(value)}")
         return float(value)
     if typ is str:
         if not isinstance(value, str):
