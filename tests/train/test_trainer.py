@@ -122,3 +122,17 @@ def test_bf16_autocast_trains_on_cpu_and_fp16_needs_cuda(tiny_clip, tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="fp16.*CUDA"):
             train(recipe(tiny_clip, tmp_path / "fp16", epochs=1, amp="fp16"), dataset=TensorVideos(n=8))
+
+
+def test_a_data_set_of_unreadable_videos_is_refused_before_training(tiny_clip, tmp_path):
+    from weightspace.data import VideoDataset
+    from weightspace.errors import WeightspaceError
+
+    for i in range(4):
+        (tmp_path / f"v{i}.mp4").write_bytes(b"not a video" * 10)
+    (tmp_path / "list.txt").write_text("".join(f"v{i}.mp4 {i % 2}\n" for i in range(4)))
+    (tmp_path / "cls.csv").write_text("id,name\n0,a\n1,b\n")
+    ds = VideoDataset(tmp_path / "list.txt", tmp_path / "cls.csv", num_frames=2, image_size=16)
+    with pytest.raises(WeightspaceError, match=r"4 of 4 videos cannot be read .*v0\.mp4.* and 1 more"):
+        train(recipe(tiny_clip, tmp_path / "run", epochs=1), dataset=ds)
+    assert not (tmp_path / "run" / "snapshots").exists()

@@ -52,6 +52,7 @@ class DataConfig:
     num_frames: int = 8
     image_size: int | None = None  # None: the model's input size
     workers: int = 0
+    max_unreadable: float = 0.05  # refuse the data when more than this fraction of videos cannot be decoded
 
 
 @dataclass
@@ -266,6 +267,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ConfigError(f"{w}key 'amp': expected one of {', '.join(AMP_MODES)}, got {cfg.amp!r}")
     if cfg.device not in DEVICES:
         raise ConfigError(f"{w}key 'device': expected one of {', '.join(DEVICES)}, got {cfg.device!r}")
+    if not 0 <= cfg.data.max_unreadable <= 1:
+        raise ConfigError(f"{w}key 'data.max_unreadable': must be in [0, 1]")
     if cfg.gwa.sigma <= 0:
         raise ConfigError(f"{w}key 'gwa.sigma': must be > 0")
     if not cfg.data.train.startswith("builtin:") and cfg.data.classnames is None:

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from weightspace.checkpoint import make_meta, save_checkpoint, sha256_file
+from weightspace.data.decode import VideoReadError
 from weightspace.errors import ConfigError, WeightspaceError
 from weightspace.train.config import TrainConfig, load_config
 from weightspace.train.data import EpochSampler, build_dataset, epoch_permutation, make_loader, resolve_data
@@ -174,6 +175,8 @@ class Trainer:
             num_frames=cfg.data.num_frames,
         )
         self.dataset = self._dataset if self._dataset is not None else build_dataset(cfg.data, _image_size(video), cfg.seed)
+        if hasattr(self.dataset, "check_readable"):
+            self._check_readable(ctx)
         self.regularisers = [get_regulariser(r.name)(r.params) for r in cfg.regularisers]
         heads = {r.name: h for r in self.regularisers if (h := r.head(video)) is not None}
         self.module = TrainModule(video, heads).to(device)
@@ -198,6 +201,19 @@ class Trainer:
         self.optimizer = build_optimizer(self.module.named_parameters(), cfg.optim)
         self.learner.optimizer, self.learner.grad_clip = self.optimizer, cfg.optim.grad_clip
         _seed_all(cfg.seed + ctx.rank)  # per-rank streams from here on (λ of IWO, ...)
+
+    def _check_readable(self, ctx: DistContext) -> None:
+        """Rank 0 opens every video once; all ranks skip what it found, or all fail with its message."""
+        found: list[int] | str | None = None
+        if ctx.is_main:
+            try:
+                found = [f.index for f in self.dataset.check_readable(self.cfg.data.max_unreadable)]
+            except VideoReadError as exc:
+                found = str(exc)
+        found = ctx.broadcast(found)
+        if isinstance(found, str):
+            raise VideoReadError(found)
+        self.dataset.skip(found)
 
     def _plan(self, ctx: DistContext) -> None:
         cfg = self.cfg
@@ -449,7 +465,10 @@ class Trainer:
             self._save_snapshot(snapshot_dir(self.output, epoch), weights, self._provenance(epoch=epoch))
             if self.gwa is not None:
                 self.gwa.add(epoch, weights)
-            self._log({"kind": "epoch", "epoch": epoch, "step": self.global_step, "loss": loss})
+            record = {"kind": "epoch", "epoch": epoch, "step": self.global_step, "loss": loss}
+            if hasattr(self.dataset, "failures"):
+                record["unreadable_videos"] = len(self.dataset.failures)  # replaced by other samples
+            self._log(record)
             if epoch == self.cfg.epochs or time.perf_counter() - self._last_plot > PLOT_EVERY_S:
                 self._plot()
         ctx.barrier()
