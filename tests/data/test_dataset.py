@@ -143,3 +143,18 @@ def test_configuration_errors(videos):
     (videos / "one.json").write_text('{"0": "only"}')
     with pytest.raises(WeightspaceError, match=r"train\.txt:2: label 1 out of range"):
         VideoDataset(videos / "train.txt", videos / "one.json")
+
+
+def test_window_sampler_and_augmentation_options(videos):
+    from weightspace.data.transforms import Augmentation
+
+    ds = VideoDataset(videos / "train.txt", videos / "cls.csv", num_frames=4, image_size=16, mode="test",
+                      sampler="window", stride=3, temporal_views=2)
+    assert ids_of(ds[0]["video"]).tolist() == [[0, 3, 6, 9], [10, 13, 16, 19]]  # 20 frames: first and last window
+    aug = Augmentation(short_side=(16, 24), flip=True, color_jitter=0.4)
+    tr = VideoDataset(videos / "train.txt", videos / "cls.csv", num_frames=4, image_size=16, sampler="window",
+                      stride=3, augment=aug, seed=1)
+    a, b = tr[0]["video"], tr[0]["video"]
+    assert a.shape == (4, 3, 16, 16) and torch.equal(a, b)  # seeded by (seed, epoch, index)
+    with pytest.raises(ConfigError, match="sampler"):
+        VideoDataset(videos / "train.txt", videos / "cls.csv", sampler="slowfast")

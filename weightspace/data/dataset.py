@@ -10,7 +10,9 @@ to a shared log file) and ``ds.report_failures()`` lists the paths at the end.
 One readability rule for training and evaluation: ``ds.check_readable()`` opens every video up front and
 raises when more than ``UNREADABLE_LIMIT`` of them cannot be decoded, naming them; fewer are skipped.
 
-Train-time randomness is reproducible: frame offsets and crop position come from ``(seed, epoch, index)``;
+Frames: ``sampler`` "tsn" (T segments) or "window" (T frames ``stride`` apart; sampling.py); train-time
+``augment`` (transforms.Augmentation) is off unless given.
+Train-time randomness is reproducible: frame offsets and augmentation draws come from ``(seed, epoch, index)``;
 call ``ds.set_epoch(e)`` each epoch (as with ``DistributedSampler``) for fresh offsets.
 """
 
@@ -30,8 +32,8 @@ from weightspace.data.cache import FrameCache
 from weightspace.data.classnames import check_labels, load_classnames
 from weightspace.data.decode import FrameSource, VideoReadError, open_source
 from weightspace.data.lists import read_list
-from weightspace.data.sampling import segment_indices, spatial_positions, view_indices
-from weightspace.data.transforms import CLIP_MEAN, CLIP_STD, crop, normalize, resize_short, to_tensor
+from weightspace.data.sampling import SAMPLERS, sample_train, sample_views, spatial_positions
+from weightspace.data.transforms import CLIP_MEAN, CLIP_STD, Augmentation, crop, normalize, resize_short, to_tensor
 from weightspace.errors import ConfigError
 
 MODES = ("train", "test")
@@ -70,6 +72,9 @@ class VideoDataset(Dataset):
         temporal_views: int = 1,
         spatial_crops: int = 1,
         seed: int = 0,
+        sampler: str = "tsn",
+        stride: int = 16,
+        augment: Augmentation = Augmentation(),
         cache_dir: str | os.PathLike | None = None,
         cache_frames: int | None = None,
         mean: tuple[float, float, float] = CLIP_MEAN,
@@ -83,6 +88,10 @@ class VideoDataset(Dataset):
             self.crop_positions = spatial_positions(spatial_crops)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        if sampler not in SAMPLERS or stride < 1:
+            raise ConfigError(f"sampler {sampler!r}, stride {stride}: expected one of {', '.join(SAMPLERS)} and stride >= 1")
+        if cache_dir is not None and sampler != "tsn":
+            raise ConfigError("cache_dir keeps a subsample of each video's frames: use sampler 'tsn' with a frame cache")
         if cache_dir is not None and spatial_crops != 1:
             raise ConfigError("cache_dir stores square centre crops; use spatial_crops=1 with a frame cache")
         self.list_file = Path(list_file)
@@ -94,6 +103,7 @@ class VideoDataset(Dataset):
         self.temporal_views = temporal_views if mode == "test" else 1
         self.spatial_crops = spatial_crops if mode == "test" else 1
         self.seed, self.epoch = seed, 0
+        self.sampler, self.stride, self.augment = sampler, stride, augment
         self.unreadable: set[int] = set()  # found by check_readable: skipped without another attempt
         self.mean, self.std = tuple(mean), tuple(std)
         fd, self._log = tempfile.mkstemp(prefix="ws-video-failures-", suffix=".tsv")
@@ -138,9 +148,9 @@ class VideoDataset(Dataset):
         size = self.image_size
         if self.mode == "train":
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            video = resize_short(to_tensor(src.read(segment_indices(total, self.num_frames, rng=rng))), size)
-            return normalize(crop(video, size, float(rng.random())), self.mean, self.std)
-        idx = view_indices(total, self.num_frames, self.temporal_views)
+            frames = src.read(sample_train(self.sampler, total, self.num_frames, self.stride, rng))
+            return normalize(self.augment(to_tensor(frames), size, rng), self.mean, self.std)
+        idx = sample_views(self.sampler, total, self.num_frames, self.stride, self.temporal_views)
         video = resize_short(to_tensor(src.read(idx.reshape(-1))), size)
         video = video.view(self.temporal_views, self.num_frames, *video.shape[1:])
         views = [crop(v, size, pos) for v in video for pos in self.crop_positions]

@@ -53,6 +53,12 @@ class DataConfig:
     image_size: int | None = None  # None: the model's input size
     workers: int = 0
     max_unreadable: float = 0.05  # refuse the data when more than this fraction of videos cannot be decoded
+    sampler: str = "tsn"  # "tsn": num_frames segments over the video; "window": num_frames frames `stride` apart
+    stride: int = 16  # window sampler only (SlowFast SAMPLING_RATE)
+    short_side: list[int] | None = None  # [lo, hi]: jitter the resized short side, then crop randomly (SlowFast [256, 320])
+    random_crop: bool = True  # train crops at a random position (else centre)
+    flip: bool = False  # random horizontal flip (off for the built-in world: left and right are different actions)
+    color_jitter: float = 0.0  # brightness/contrast/saturation factors in [1 - s, 1 + s]
 
 
 @dataclass
@@ -246,6 +252,7 @@ def _looks_like_path(value: str) -> bool:
 
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Range checks and registry checks; fills in strategy/regulariser defaults."""
+    from weightspace.data.sampling import SAMPLERS
     from weightspace.train.regularisers import get_regulariser
     from weightspace.train.strategies import get_strategy
 
@@ -267,6 +274,16 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ConfigError(f"{w}key 'amp': expected one of {', '.join(AMP_MODES)}, got {cfg.amp!r}")
     if cfg.device not in DEVICES:
         raise ConfigError(f"{w}key 'device': expected one of {', '.join(DEVICES)}, got {cfg.device!r}")
+    d = cfg.data
+    if d.sampler not in SAMPLERS:
+        raise ConfigError(f"{w}key 'data.sampler': expected one of {', '.join(SAMPLERS)}, got {d.sampler!r}")
+    if d.stride < 1:
+        raise ConfigError(f"{w}key 'data.stride': must be >= 1, got {d.stride}")
+    size = d.image_size or 1
+    if d.short_side is not None and not (len(d.short_side) == 2 and size <= d.short_side[0] <= d.short_side[1]):
+        raise ConfigError(f"{w}key 'data.short_side': expected [lo, hi] with image_size <= lo <= hi, got {d.short_side}")
+    if not 0 <= d.color_jitter < 1:
+        raise ConfigError(f"{w}key 'data.color_jitter': must be in [0, 1), got {d.color_jitter}")
     if not 0 <= cfg.data.max_unreadable <= 1:
         raise ConfigError(f"{w}key 'data.max_unreadable': must be in [0, 1]")
     if cfg.gwa.sigma <= 0:
