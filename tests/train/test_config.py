@@ -73,7 +73,7 @@ def test_bad_keys_and_values_give_one_line_naming_the_key(tmp_path, overrides, k
 
 def test_short_forms_take_parameters_from_set():
     cfg = load_config({"strategy": "meta", "regularisers": ["rfd"]}, {"strategy.delta": 0.3, "regularisers.0.beta": 1.0})
-    assert cfg.strategy.params["delta"] == 0.3 and cfg.regularisers[0].params == {"beta": 1.0, "alpha": 0.1}
+    assert cfg.strategy.params["delta"] == 0.3 and cfg.regularisers[0].params == {"beta": 1.0, "alpha": 0.1, "prompts": "froster"}
 
 
 def test_set_into_a_missing_list_item_is_refused():
