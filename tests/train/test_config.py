@@ -107,7 +107,18 @@ def test_paper_recipes_carry_the_published_settings():
     assert (cfg.model.init, cfg.model.pretrained, cfg.data.num_frames) == ("ViT-B-16", "openai", 8)
     assert (cfg.epochs, cfg.batch_size, cfg.optim.warmup_epochs) == (22, 64, 2)
     assert cfg.optim.lr == pytest.approx(3.33e-6) and cfg.optim.weight_decay == pytest.approx(0.01)
-    assert cfg.strategy.name == "meta" and (cfg.gwa.mu, cfg.gwa.sigma) == (15, 10)
-    assert load_config(RECIPES / "openmede" / "b2n_k400.yaml").epochs == 12
+    assert cfg.strategy.name == "meta" and (cfg.gwa.mu, cfg.gwa.sigma, cfg.gwa.first_epoch) == (15, 10, 2)
+    meta = cfg.strategy.params  # the paper: 4 tasks x (8 support + 8 query), AdamW-synchronised inner step
+    assert (meta["tasks"], meta["task_batch_size"], meta["inner"]) == (4, 8, "optimizer")
+    assert (cfg.data.sampler, cfg.data.stride, cfg.data.short_side, cfg.data.flip) == ("window", 16, [224, 256], True)
+    # FROSTER's B2N scripts: K400 32, HMDB 32, UCF 64, SSv2 32
+    for name, batch in {"k400": 32, "hmdb": 32, "ucf": 64, "ssv2": 32}.items():
+        b2n = load_config(RECIPES / "openmede" / f"b2n_{name}.yaml")
+        assert (b2n.epochs, b2n.batch_size) == (12, batch), name
+    assert not load_config(RECIPES / "openmede" / "b2n_ssv2.yaml").data.flip  # SSv2 labels name directions
+    sources = sorted(p.stem for p in (RECIPES / "task_arith").glob("train_*.yaml"))
+    assert sources == ["train_hmdb51", "train_k700", "train_ucf101", "train_xdviolence"]
+    assert {load_config(RECIPES / "task_arith" / f"{s}.yaml").batch_size for s in sources} == {2}  # published
     assert load_config(RECIPES / "openvclip" / "k400_iwo.yaml").regularisers[0].name == "iwo"
-    assert load_config(RECIPES / "froster" / "k400_rfd.yaml").regularisers[0].params["beta"] == 2.0
+    froster = load_config(RECIPES / "froster" / "k400_rfd.yaml").regularisers[0].params
+    assert (froster["beta"], froster["prompts"]) == (2.0, "froster")

@@ -50,11 +50,12 @@ def test_plain_run_writes_snapshots_metrics_plot_and_gwa(tiny_clip, tmp_path):
     assert not torch.equal(init["visual.conv1.weight"], last["visual.conv1.weight"])
 
 
-@pytest.mark.parametrize("include_base", [False, True])
-def test_online_gwa_equals_the_offline_merge_of_the_snapshots(tiny_clip, tmp_path, include_base):
-    cfg = recipe(tiny_clip, tmp_path / "run", epochs=3, gwa={"mu": 1.5, "sigma": 1.0, "include_base": include_base})
+@pytest.mark.parametrize("include_base, first", [(False, 1), (True, 1), (False, 2)])
+def test_online_gwa_equals_the_offline_merge_of_the_snapshots(tiny_clip, tmp_path, include_base, first):
+    cfg = recipe(tiny_clip, tmp_path / "run", epochs=3,
+                 gwa={"mu": 1.5, "sigma": 1.0, "include_base": include_base, "first_epoch": first})
     res = train(cfg, dataset=TensorVideos(n=12))
-    offline = merge("gwa", [str(p) for p in res.snapshots], base=str(tiny_clip) if include_base else None,
+    offline = merge("gwa", [str(p) for p in res.snapshots[first - 1:]], base=str(tiny_clip) if include_base else None,
                     out=tmp_path / "offline", params={"mu": 1.5, "sigma": 1.0, "include_base": include_base})
     online, ref = _weights(res.gwa), _weights(offline)
     assert set(online) == set(ref)

@@ -87,6 +87,7 @@ class GWAConfig:
     mu: float = 15.0  # Open-MeDe author's tool (seed_methods §5.2)
     sigma: float = 10.0
     include_base: bool = False  # also weight the initial weights as epoch 0 (the "gwa_0_22" reading)
+    first_epoch: int = 1  # average epochs first_epoch..epochs (the author's tool: 2..22)
 
 
 @dataclass
@@ -286,6 +287,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ConfigError(f"{w}key 'data.color_jitter': must be in [0, 1), got {d.color_jitter}")
     if not 0 <= cfg.data.max_unreadable <= 1:
         raise ConfigError(f"{w}key 'data.max_unreadable': must be in [0, 1]")
+    if not 1 <= cfg.gwa.first_epoch <= cfg.epochs:
+        raise ConfigError(f"{w}key 'gwa.first_epoch': must be in [1, epochs={cfg.epochs}]")
     if cfg.gwa.sigma <= 0:
         raise ConfigError(f"{w}key 'gwa.sigma': must be > 0")
     if not cfg.data.train.startswith("builtin:") and cfg.data.classnames is None:

@@ -234,7 +234,7 @@ class Trainer:
         self.warmup_steps = round(cfg.optim.warmup_epochs * self.steps_per_epoch)
         self.gwa = None
         if cfg.gwa.enabled and ctx.is_main:
-            epochs = ([0] if cfg.gwa.include_base else []) + list(range(1, cfg.epochs + 1))
+            epochs = ([0] if cfg.gwa.include_base else []) + list(range(cfg.gwa.first_epoch, cfg.epochs + 1))
             self.gwa = OnlineGWA(epochs, cfg.gwa.mu, cfg.gwa.sigma)
 
     # ---- resume state -------------------------------------------------------------------------
@@ -433,7 +433,7 @@ class Trainer:
                 like = self.video.clip_state_dict()
                 self._save_snapshot(self.output / GWA_DIR, self.gwa.result(like), self._provenance(
                     kind="train-gwa", method="gwa", epochs=self.gwa.seen, mu=cfg.gwa.mu, sigma=cfg.gwa.sigma,
-                    include_base=cfg.gwa.include_base,
+                    include_base=cfg.gwa.include_base, first_epoch=cfg.gwa.first_epoch,
                 ))
             self._save_state(ctx, cfg.epochs, 0, done=True)
         if ctx.is_main and hasattr(self.dataset, "report_failures") and (msg := self.dataset.report_failures()):
@@ -463,7 +463,7 @@ class Trainer:
         if ctx.is_main:
             weights = self.video.clip_state_dict()
             self._save_snapshot(snapshot_dir(self.output, epoch), weights, self._provenance(epoch=epoch))
-            if self.gwa is not None:
+            if self.gwa is not None and epoch >= self.cfg.gwa.first_epoch:
                 self.gwa.add(epoch, weights)
             record = {"kind": "epoch", "epoch": epoch, "step": self.global_step, "loss": loss}
             if hasattr(self.dataset, "failures"):
