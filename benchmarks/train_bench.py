@@ -58,9 +58,9 @@ def _batches(n: int, batch: int, frames: int, size: int, seed: int) -> list[dict
              "label": torch.randint(0, len(CLASSES), (batch,), generator=g)} for _ in range(n)]
 
 
-def run(name: str, batch: int, frames: int, steps: int, seed: int = 0) -> tuple[float, object, object]:
+def run(name: str, batch: int, frames: int, steps: int, seed: int = 0, tasks: int = 1) -> tuple[float, object, object]:
     """Samples/s over ``steps`` optimiser steps (after one warm-up step)."""
-    learner, strategy, optimizer, size = _setup(name, seed, {"tasks": 1} if name == "meta" else {})
+    learner, strategy, optimizer, size = _setup(name, seed, {"tasks": tasks} if name == "meta" else {})
     k = strategy.batches_per_step
     data = _batches((steps + 1) * k, batch, frames, size, seed)
 
@@ -114,6 +114,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for a tiny model on a shared CPU)")
+    ap.add_argument("--tasks", type=int, default=1, help="meta tasks per step (each support/query set is one --batch)")
     ap.add_argument("--ratio", metavar="RECIPE", help="measure meta's virtual/real step ratio under this recipe instead")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -129,7 +130,7 @@ def main() -> None:
     meta_strategy = meta_learner = None
     for _ in range(args.rounds):
         for name in ("plain", "meta"):
-            sps, strategy, learner = run(name, args.batch, args.frames, args.steps)
+            sps, strategy, learner = run(name, args.batch, args.frames, args.steps, tasks=args.tasks)
             speeds[name].append(sps)
             if name == "meta":
                 meta_strategy, meta_learner = strategy, learner
@@ -139,7 +140,7 @@ def main() -> None:
     copies = meta_strategy.extra_parameter_bytes() / param_bytes
     held = held_tensor_bytes(meta_strategy) / param_bytes
 
-    print(f"model ws-tiny-clip (vclip), batch {args.batch} x {args.frames} frames, {args.steps} steps x {args.rounds} rounds, "
+    print(f"model ws-tiny-clip (vclip), batch {args.batch} x {args.frames} frames, meta tasks {args.tasks}, {args.steps} steps x {args.rounds} rounds, "
           f"{torch.get_num_threads()} thread(s); trainable parameters {param_bytes / 2**20:.1f} MiB")
     print(f"{'strategy':<10}{'samples/s (median)':>20}{'rounds':>34}")
     for name, med in (("plain", plain), ("meta", meta)):

@@ -18,8 +18,10 @@ call ``ds.set_epoch(e)`` each epoch (as with ``DistributedSampler``) for fresh o
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,8 @@ MODES = ("train", "test")
 UNREADABLE_LIMIT = 0.05  # fraction of videos that may be unreadable before a data set is refused
 REPLACEMENT_TRIES = 20  # replacement draws before an unreadable training sample is an error
 _SHOWN_FAILURES = 3  # unreadable paths an error message names
+PROGRESS_EVERY_S = 10.0  # check_readable logs its progress this often
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -191,8 +195,11 @@ class VideoDataset(Dataset):
 
         The unreadable ones are returned (and skipped from then on); the error names the first few.
         """
-        bad = []
-        for i, e in enumerate(self.entries):
+        bad, last = [], time.perf_counter()
+        for i in range(len(self)):
+            if time.perf_counter() - last > PROGRESS_EVERY_S:
+                log.info("%s: checked %d of %d videos (%d unreadable)", self.list_file, i, len(self), len(bad))
+                last = time.perf_counter()
             try:
                 src = self._source(i)
                 src.num_frames()
@@ -206,7 +213,7 @@ class VideoDataset(Dataset):
             shown = ", ".join(f"{f.path} ({f.reason})" for f in fails[:_SHOWN_FAILURES])
             more = f" and {len(fails) - _SHOWN_FAILURES} more" if len(fails) > _SHOWN_FAILURES else ""
             raise VideoReadError(f"{self.list_file}: {len(bad)} of {len(self)} videos cannot be read (more than "
-                                 f"the {limit:.0%} allowed): {shown}{more}")
+                                 f"the {100 * limit:g}% allowed): {shown}{more}")
         return fails
 
     def skip(self, indices) -> None:
