@@ -46,7 +46,7 @@ SNAPSHOTS, GWA_DIR, STATE_DIR = "snapshots", "gwa", "state"
 METRICS, LOSS_PNG = "metrics.jsonl", "loss_curve.png"
 PLOT_EVERY_S = 60.0  # redraw the loss curve at an epoch end at most this often (always after the last)
 # recipe keys that may change between a run and its resumption (they do not change the result)
-RESUME_FREE_KEYS = ("output", "state_every", "log_every", "data.workers", "device")
+RESUME_FREE_KEYS = ("output", "state_every", "log_every", "data.workers", "data.max_unreadable", "device")
 
 
 @dataclass
