@@ -31,8 +31,6 @@ class TrainModule(nn.Module):
         return out
 
 
-
-
 def prompt_set_features(video: nn.Module, prompt_sets: Sequence[Sequence[str]]) -> torch.Tensor:
     """[C, D] from prompt sets of one full prompt per class: the sets' normalised features averaged, renormalised."""
     return F.normalize(torch.stack([video.text_features(s, ("{}",)) for s in prompt_sets]).mean(0), dim=-1)
