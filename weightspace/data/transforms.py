@@ -3,7 +3,7 @@
 Frames come in as uint8 ``[T, H, W, 3]`` and leave as float ``[T, 3, S, S]``. ``Augmentation`` holds the
 training-time options of the official configs (SlowFast ``spatial_sampling``: short side jittered in
 ``TRAIN_JITTER_SCALES``, a random crop, a horizontal flip; plus colour jitter), one random draw per clip.
-All are off by default: in the built-in world left and right are different actions.
+By default only the random crop is on: in the built-in world left and right are different actions.
 """
 
 from __future__ import annotations
