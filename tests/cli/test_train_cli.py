@@ -12,7 +12,7 @@ RECIPE = """\
 model: {init: ws-tiny-clip, temporal: vclip, templates: single}   # random init: speed, not accuracy
 data: {train: lists/train.txt, classnames: lists/classnames.json, root: videos, num_frames: 2}
 optim: {lr: 1e-3, warmup_epochs: 0}
-strategy: {name: meta}
+strategy: {name: meta, tasks: 1, task_batch_size: 2}
 epochs: 2
 batch_size: 2
 state_every: 1

@@ -87,9 +87,33 @@ def test_unreadable_video_is_counted_not_raised(videos):
 def test_failures_from_dataloader_workers_reach_the_parent(videos):
     ds = VideoDataset(videos / "mixed.txt", videos / "cls.csv", num_frames=2, image_size=8)
     batches = list(DataLoader(ds, batch_size=2, num_workers=2))
-    oks = torch.cat([b["ok"] for b in batches]).tolist()
-    assert oks == [True, False, True]
+    assert torch.cat([b["ok"] for b in batches]).all()  # train mode: the unreadable one was replaced
+    assert torch.cat([b["index"] for b in batches]).tolist()[1] in (0, 2)
     assert [f.index for f in ds.failures] == [1]
+
+
+def test_unreadable_training_video_is_replaced_by_a_seeded_other_sample(videos):
+    def draw(seed, epoch):
+        ds = VideoDataset(videos / "mixed.txt", videos / "cls.csv", num_frames=2, image_size=8, seed=seed)
+        ds.set_epoch(epoch)
+        item = ds[1]
+        assert item["ok"] and item["index"] != 1 and item["label"] == ds.entries[item["index"]].label
+        assert "other samples were used" in ds.report_failures()
+        return item["index"], item["video"]
+
+    (i, v), (j, w) = draw(0, 0), draw(0, 0)
+    assert i == j and torch.equal(v, w)  # the same replacement (and clip) in every run: resume is unaffected
+    assert len({draw(s, e)[0] for s in range(4) for e in range(4)}) == 2  # both readable videos get drawn
+
+
+def test_readability_is_checked_up_front_against_a_stated_fraction(videos):
+    ds = VideoDataset(videos / "mixed.txt", videos / "cls.csv", num_frames=2, image_size=8, mode="test")
+    with pytest.raises(WeightspaceError, match=r"1 of 3 videos cannot be read \(more than the 5% allowed\): .*bad\.mp4") as exc:
+        ds.check_readable()
+    assert "\n" not in str(exc.value)
+    fails = ds.check_readable(limit=0.5)
+    assert [f.index for f in fails] == [1] and ds.unreadable == {1}
+    assert ds.check_readable(limit=0.5) == fails  # re-checking does not double-count
 
 
 def test_frame_folders_from_a_rawframes_list(tmp_path, make_frame_folder):
@@ -119,3 +143,18 @@ def test_configuration_errors(videos):
     (videos / "one.json").write_text('{"0": "only"}')
     with pytest.raises(WeightspaceError, match=r"train\.txt:2: label 1 out of range"):
         VideoDataset(videos / "train.txt", videos / "one.json")
+
+
+def test_window_sampler_and_augmentation_options(videos):
+    from weightspace.data.transforms import Augmentation
+
+    ds = VideoDataset(videos / "train.txt", videos / "cls.csv", num_frames=4, image_size=16, mode="test",
+                      sampler="window", stride=3, temporal_views=2)
+    assert ids_of(ds[0]["video"]).tolist() == [[0, 3, 6, 9], [10, 13, 16, 19]]  # 20 frames: first and last window
+    aug = Augmentation(short_side=(16, 24), flip=True, color_jitter=0.4)
+    tr = VideoDataset(videos / "train.txt", videos / "cls.csv", num_frames=4, image_size=16, sampler="window",
+                      stride=3, augment=aug, seed=1)
+    a, b = tr[0]["video"], tr[0]["video"]
+    assert a.shape == (4, 3, 16, 16) and torch.equal(a, b)  # seeded by (seed, epoch, index)
+    with pytest.raises(ConfigError, match="sampler"):
+        VideoDataset(videos / "train.txt", videos / "cls.csv", sampler="slowfast")

@@ -34,3 +34,24 @@ def test_bad_arguments():
     assert spatial_positions(3) == ("left", "centre", "right")
     with pytest.raises(ValueError, match="1 or 3"):
         spatial_positions(2)
+
+
+def test_window_takes_frames_stride_apart_from_a_random_start():
+    from weightspace.data.sampling import window_indices
+
+    # 8 frames at stride 16 span 113 frames; a 200-frame video leaves starts 0..87
+    assert window_indices(200, 8, 16).tolist() == [43 + 16 * i for i in range(8)]  # centred: 87 // 2
+    starts = {int(window_indices(200, 8, 16, rng=np.random.default_rng(s))[0]) for s in range(300)}
+    assert min(starts) == 0 and max(starts) == 87
+    assert window_indices(50, 4, 16).tolist() == [0, 16, 32, 48]  # span 49 <= 50: start 0
+    assert window_indices(20, 4, 16).tolist() == [0, 16, 19, 19]  # too short: the last frame repeats
+
+
+def test_window_test_views_run_from_the_first_frame_to_the_end():
+    from weightspace.data.sampling import sample_views, window_view_indices
+
+    v = window_view_indices(200, 8, 16, 3)
+    assert v[:, 0].tolist() == [0, 44, 87] and v[-1, -1] == 199 and (np.diff(v, axis=1) == 16).all()
+    assert sample_views("tsn", 20, 4, 16, 2).tolist() == view_indices(20, 4, 2).tolist()
+    with pytest.raises(ValueError):
+        window_view_indices(10, 4, 0, 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 TINY_CFG = {
@@ -39,9 +41,13 @@ class QuadraticLearner:
     def __init__(self, theta):
         self.parameters = [torch.nn.Parameter(torch.tensor(theta))]
         self.seen_at = []  # θ at which each batch's gradient was taken
+        self.optimizer, self.grad_clip = None, None
 
     def grad_scale(self):
         return 1.0
+
+    def no_sync(self):
+        return contextlib.nullcontext()
 
     def backward(self, batch, weight=1.0, regularise=True):
         p = self.parameters[0]

@@ -37,7 +37,7 @@ def test_overrides_nested_list_and_yaml_numbers(tmp_path):
     recipe.write_text("strategy: meta\noptim: {lr: 1e-4}\nregularisers: [{name: iwo}]\n")
     cfg = load_config(recipe, {"strategy.delta": 0.5, "regularisers.0.high": 0.4, "epochs": 3})
     assert cfg.optim.lr == pytest.approx(1e-4)  # YAML 1.1 reads 1e-4 as a string
-    assert cfg.strategy.name == "meta" and cfg.strategy.params == {"alpha": None, "delta": 0.5, "task_batch_size": None}
+    assert cfg.strategy.name == "meta" and cfg.strategy.params == {"tasks": 4, "task_batch_size": None, "inner": "optimizer", "alpha": None, "delta": 0.5, "log_ratio_every": 50}
     assert cfg.regularisers[0].params == {"low": 0.0, "high": 0.4, "weight": 0.5}
     assert cfg.epochs == 3
 
@@ -50,6 +50,17 @@ def test_overrides_nested_list_and_yaml_numbers(tmp_path):
     ({"epochs": "many"}, "epochs"),
     ({"amp": "fp8"}, "amp"),
     ({"regularisers.0.high": 2.0}, "regularisers.0.high"),
+    ({"data.sampler": "slowfast"}, "data.sampler"),
+    ({"data.short_side": [256, 224]}, "data.short_side"),
+    ({"data.color_jitter": 1.5}, "data.color_jitter"),
+    ({"data.max_unreadable": 2.0}, "data.max_unreadable"),
+    ({"epochs": float("nan")}, "epochs"),
+    ({"optim.lr": float("inf")}, "optim.lr"),
+    ({"optim.lr": "inf"}, "optim.lr"),
+    ({"optim.weight_decay": 1e39}, "optim.weight_decay"),
+    ({"gwa.mu": "1e200"}, "gwa.mu"),
+    ({"strategy.delta": float("nan")}, "strategy.delta"),
+    ({"strategy.delta": 1e39}, "strategy"),  # options.py: "key 'strategy': delta: 1e+39 overflows float32"
 ])
 def test_bad_keys_and_values_give_one_line_naming_the_key(tmp_path, overrides, key):
     recipe = tmp_path / "x.yaml"
@@ -62,7 +73,7 @@ def test_bad_keys_and_values_give_one_line_naming_the_key(tmp_path, overrides, k
 
 def test_short_forms_take_parameters_from_set():
     cfg = load_config({"strategy": "meta", "regularisers": ["rfd"]}, {"strategy.delta": 0.3, "regularisers.0.beta": 1.0})
-    assert cfg.strategy.params["delta"] == 0.3 and cfg.regularisers[0].params == {"beta": 1.0, "alpha": 0.1}
+    assert cfg.strategy.params["delta"] == 0.3 and cfg.regularisers[0].params == {"beta": 1.0, "alpha": 0.1, "prompts": "froster"}
 
 
 def test_set_into_a_missing_list_item_is_refused():
@@ -96,7 +107,18 @@ def test_paper_recipes_carry_the_published_settings():
     assert (cfg.model.init, cfg.model.pretrained, cfg.data.num_frames) == ("ViT-B-16", "openai", 8)
     assert (cfg.epochs, cfg.batch_size, cfg.optim.warmup_epochs) == (22, 64, 2)
     assert cfg.optim.lr == pytest.approx(3.33e-6) and cfg.optim.weight_decay == pytest.approx(0.01)
-    assert cfg.strategy.name == "meta" and (cfg.gwa.mu, cfg.gwa.sigma) == (15, 10)
-    assert load_config(RECIPES / "openmede" / "b2n_k400.yaml").epochs == 12
+    assert cfg.strategy.name == "meta" and (cfg.gwa.mu, cfg.gwa.sigma, cfg.gwa.first_epoch) == (15, 10, 2)
+    meta = cfg.strategy.params  # the paper: 4 tasks x (8 support + 8 query), AdamW-synchronised inner step
+    assert (meta["tasks"], meta["task_batch_size"], meta["inner"]) == (4, 8, "optimizer")
+    assert (cfg.data.sampler, cfg.data.stride, cfg.data.short_side, cfg.data.flip) == ("window", 16, [224, 256], True)
+    # FROSTER's B2N scripts: K400 32, HMDB 32, UCF 64, SSv2 32
+    for name, batch in {"k400": 32, "hmdb": 32, "ucf": 64, "ssv2": 32}.items():
+        b2n = load_config(RECIPES / "openmede" / f"b2n_{name}.yaml")
+        assert (b2n.epochs, b2n.batch_size) == (12, batch), name
+    assert not load_config(RECIPES / "openmede" / "b2n_ssv2.yaml").data.flip  # SSv2 labels name directions
+    sources = sorted(p.stem for p in (RECIPES / "task_arith").glob("train_*.yaml"))
+    assert sources == ["train_hmdb51", "train_k700", "train_ucf101", "train_xdviolence"]
+    assert {load_config(RECIPES / "task_arith" / f"{s}.yaml").batch_size for s in sources} == {2}  # published
     assert load_config(RECIPES / "openvclip" / "k400_iwo.yaml").regularisers[0].name == "iwo"
-    assert load_config(RECIPES / "froster" / "k400_rfd.yaml").regularisers[0].params["beta"] == 2.0
+    froster = load_config(RECIPES / "froster" / "k400_rfd.yaml").regularisers[0].params
+    assert (froster["beta"], froster["prompts"]) == (2.0, "froster")

@@ -50,11 +50,12 @@ def test_plain_run_writes_snapshots_metrics_plot_and_gwa(tiny_clip, tmp_path):
     assert not torch.equal(init["visual.conv1.weight"], last["visual.conv1.weight"])
 
 
-@pytest.mark.parametrize("include_base", [False, True])
-def test_online_gwa_equals_the_offline_merge_of_the_snapshots(tiny_clip, tmp_path, include_base):
-    cfg = recipe(tiny_clip, tmp_path / "run", epochs=3, gwa={"mu": 1.5, "sigma": 1.0, "include_base": include_base})
+@pytest.mark.parametrize("include_base, first", [(False, 1), (True, 1), (False, 2)])
+def test_online_gwa_equals_the_offline_merge_of_the_snapshots(tiny_clip, tmp_path, include_base, first):
+    cfg = recipe(tiny_clip, tmp_path / "run", epochs=3,
+                 gwa={"mu": 1.5, "sigma": 1.0, "include_base": include_base, "first_epoch": first})
     res = train(cfg, dataset=TensorVideos(n=12))
-    offline = merge("gwa", [str(p) for p in res.snapshots], base=str(tiny_clip) if include_base else None,
+    offline = merge("gwa", [str(p) for p in res.snapshots[first - 1:]], base=str(tiny_clip) if include_base else None,
                     out=tmp_path / "offline", params={"mu": 1.5, "sigma": 1.0, "include_base": include_base})
     online, ref = _weights(res.gwa), _weights(offline)
     assert set(online) == set(ref)
@@ -66,7 +67,7 @@ def test_online_gwa_equals_the_offline_merge_of_the_snapshots(tiny_clip, tmp_pat
 def test_killed_twice_then_resumed_matches_an_uninterrupted_run(tiny_clip, tmp_path):
     # meta + IWO: exercises the optimiser state, the schedule, the torch RNG (λ) and the data position.
     # 24 videos, batch 4, meta: 3 steps per epoch; states at step 2 of each epoch and at epoch ends.
-    cfg = recipe(tiny_clip, tmp_path / "x", strategy={"name": "meta"}, regularisers=[{"name": "iwo"}], epochs=2,
+    cfg = recipe(tiny_clip, tmp_path / "x", strategy={"name": "meta", "tasks": 2, "task_batch_size": 2}, regularisers=[{"name": "iwo"}], epochs=2,
                  state_every=2)
     whole = train({**cfg, "output": str(tmp_path / "whole")}, dataset=TensorVideos())
     killed = {**cfg, "output": str(tmp_path / "killed")}
@@ -111,7 +112,7 @@ def test_killed_before_the_first_state_starts_over(tiny_clip, tmp_path):
 
 def test_too_small_a_dataset_is_one_line(tiny_clip, tmp_path):
     with pytest.raises(ConfigError, match="fewer than one optimiser step"):
-        train(recipe(tiny_clip, tmp_path / "r", strategy="meta", batch_size=4), dataset=TensorVideos(n=6))
+        train(recipe(tiny_clip, tmp_path / "r", strategy={"name": "meta", "tasks": 1}, batch_size=8), dataset=TensorVideos(n=6))
     assert not (tmp_path / "r" / "snapshots").exists()
 
 
@@ -122,3 +123,17 @@ def test_bf16_autocast_trains_on_cpu_and_fp16_needs_cuda(tiny_clip, tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="fp16.*CUDA"):
             train(recipe(tiny_clip, tmp_path / "fp16", epochs=1, amp="fp16"), dataset=TensorVideos(n=8))
+
+
+def test_a_data_set_of_unreadable_videos_is_refused_before_training(tiny_clip, tmp_path):
+    from weightspace.data import VideoDataset
+    from weightspace.errors import WeightspaceError
+
+    for i in range(4):
+        (tmp_path / f"v{i}.mp4").write_bytes(b"not a video" * 10)
+    (tmp_path / "list.txt").write_text("".join(f"v{i}.mp4 {i % 2}\n" for i in range(4)))
+    (tmp_path / "cls.csv").write_text("id,name\n0,a\n1,b\n")
+    ds = VideoDataset(tmp_path / "list.txt", tmp_path / "cls.csv", num_frames=2, image_size=16)
+    with pytest.raises(WeightspaceError, match=r"4 of 4 videos cannot be read .*v0\.mp4.* and 1 more"):
+        train(recipe(tiny_clip, tmp_path / "run", epochs=1), dataset=ds)
+    assert not (tmp_path / "run" / "snapshots").exists()

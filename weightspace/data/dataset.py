@@ -2,18 +2,26 @@
 
 ``ds[i]`` is ``{"video", "label", "index", "ok"}`` with ``video`` float ``[T, 3, S, S]`` in train mode and
 ``[V, T, 3, S, S]`` in test mode (V = temporal_views x spatial_crops, temporal-view major). A video that cannot
-be read gives a zero clip with ``ok=False`` instead of an exception (a DataLoader never crashes mid-epoch);
-it is recorded in ``ds.failures`` (also from DataLoader worker processes: they append to a shared log file)
-and ``ds.report_failures()`` lists the paths at the end.
+be read never raises mid-epoch: in train mode another sample, drawn from ``(seed, epoch, index)``, takes its
+place (``index`` is then the replacement's; resume stays bit-identical), in test mode it gives a zero clip with
+``ok=False``. Either way it is recorded in ``ds.failures`` (also from DataLoader worker processes: they append
+to a shared log file) and ``ds.report_failures()`` lists the paths at the end.
 
-Train-time randomness is reproducible: frame offsets and crop position come from ``(seed, epoch, index)``;
+One readability rule for training and evaluation: ``ds.check_readable()`` opens every video up front and
+raises when more than ``UNREADABLE_LIMIT`` of them cannot be decoded, naming them; fewer are skipped.
+
+Frames: ``sampler`` "tsn" (T segments) or "window" (T frames ``stride`` apart; sampling.py); train-time
+``augment`` (transforms.Augmentation) is off unless given.
+Train-time randomness is reproducible: frame offsets and augmentation draws come from ``(seed, epoch, index)``;
 call ``ds.set_epoch(e)`` each epoch (as with ``DistributedSampler``) for fresh offsets.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +34,16 @@ from weightspace.data.cache import FrameCache
 from weightspace.data.classnames import check_labels, load_classnames
 from weightspace.data.decode import FrameSource, VideoReadError, open_source
 from weightspace.data.lists import read_list
-from weightspace.data.sampling import segment_indices, spatial_positions, view_indices
-from weightspace.data.transforms import CLIP_MEAN, CLIP_STD, crop, normalize, resize_short, to_tensor
+from weightspace.data.sampling import SAMPLERS, sample_train, sample_views, spatial_positions
+from weightspace.data.transforms import CLIP_MEAN, CLIP_STD, Augmentation, crop, normalize, resize_short, to_tensor
 from weightspace.errors import ConfigError
 
 MODES = ("train", "test")
+UNREADABLE_LIMIT = 0.05  # fraction of videos that may be unreadable before a data set is refused
+REPLACEMENT_TRIES = 20  # replacement draws before an unreadable training sample is an error
+_SHOWN_FAILURES = 3  # unreadable paths an error message names
+PROGRESS_EVERY_S = 10.0  # check_readable logs its progress this often
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,9 @@ class VideoDataset(Dataset):
         temporal_views: int = 1,
         spatial_crops: int = 1,
         seed: int = 0,
+        sampler: str = "tsn",
+        stride: int = 16,
+        augment: Augmentation = Augmentation(),
         cache_dir: str | os.PathLike | None = None,
         cache_frames: int | None = None,
         mean: tuple[float, float, float] = CLIP_MEAN,
@@ -76,6 +92,10 @@ class VideoDataset(Dataset):
             self.crop_positions = spatial_positions(spatial_crops)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        if sampler not in SAMPLERS or stride < 1:
+            raise ConfigError(f"sampler {sampler!r}, stride {stride}: expected one of {', '.join(SAMPLERS)} and stride >= 1")
+        if cache_dir is not None and sampler != "tsn":
+            raise ConfigError("cache_dir keeps a subsample of each video's frames: use sampler 'tsn' with a frame cache")
         if cache_dir is not None and spatial_crops != 1:
             raise ConfigError("cache_dir stores square centre crops; use spatial_crops=1 with a frame cache")
         self.list_file = Path(list_file)
@@ -87,6 +107,8 @@ class VideoDataset(Dataset):
         self.temporal_views = temporal_views if mode == "test" else 1
         self.spatial_crops = spatial_crops if mode == "test" else 1
         self.seed, self.epoch = seed, 0
+        self.sampler, self.stride, self.augment = sampler, stride, augment
+        self.unreadable: set[int] = set()  # found by check_readable: skipped without another attempt
         self.mean, self.std = tuple(mean), tuple(std)
         fd, self._log = tempfile.mkstemp(prefix="ws-video-failures-", suffix=".tsv")
         os.close(fd)
@@ -130,24 +152,73 @@ class VideoDataset(Dataset):
         size = self.image_size
         if self.mode == "train":
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            video = resize_short(to_tensor(src.read(segment_indices(total, self.num_frames, rng=rng))), size)
-            return normalize(crop(video, size, float(rng.random())), self.mean, self.std)
-        idx = view_indices(total, self.num_frames, self.temporal_views)
+            frames = src.read(sample_train(self.sampler, total, self.num_frames, self.stride, rng))
+            return normalize(self.augment(to_tensor(frames), size, rng), self.mean, self.std)
+        idx = sample_views(self.sampler, total, self.num_frames, self.stride, self.temporal_views)
         video = resize_short(to_tensor(src.read(idx.reshape(-1))), size)
         video = video.view(self.temporal_views, self.num_frames, *video.shape[1:])
         views = [crop(v, size, pos) for v in video for pos in self.crop_positions]
         return normalize(torch.stack(views), self.mean, self.std)
 
-    def __getitem__(self, index: int) -> dict:
-        e = self.entries[index]
+    def _record(self, index: int, exc: Exception) -> None:
+        path = self.entries[index].path
+        reason = " ".join(str(exc).split()).removeprefix(f"{path}: ") or type(exc).__name__
+        with open(self._log, "a", encoding="utf-8") as fh:
+            fh.write(f"{index}\t{path}\t{reason}\n")
+
+    def _try_load(self, index: int) -> torch.Tensor | None:
+        if index in self.unreadable:
+            return None
         try:
-            video, ok = self.load(index), True
+            return self.load(index)
         except (VideoReadError, OSError, ValueError) as exc:
-            reason = " ".join(str(exc).split()).removeprefix(f"{e.path}: ") or type(exc).__name__
-            with open(self._log, "a", encoding="utf-8") as fh:
-                fh.write(f"{index}\t{e.path}\t{reason}\n")
-            video, ok = torch.zeros(self.clip_shape), False
-        return {"video": video, "label": e.label, "index": index, "ok": ok}
+            self._record(index, exc)
+            return None
+
+    def __getitem__(self, index: int) -> dict:
+        video = self._try_load(index)
+        if video is None and self.mode == "train":  # a seeded replacement, the same in every run and worker
+            rng = np.random.default_rng([self.seed, self.epoch, index, 1])
+            for _ in range(REPLACEMENT_TRIES):
+                index = int(rng.integers(len(self)))
+                if (video := self._try_load(index)) is not None:
+                    break
+            else:
+                raise VideoReadError(f"{self.list_file}: {REPLACEMENT_TRIES} replacements for an unreadable video "
+                                     "were unreadable too (see check_readable)")
+        ok = video is not None
+        return {"video": video if ok else torch.zeros(self.clip_shape), "label": self.entries[index].label,
+                "index": index, "ok": ok}
+
+    def check_readable(self, limit: float = UNREADABLE_LIMIT) -> list[Failure]:
+        """Open every video and decode its first frame; raise when more than ``limit`` of them fail.
+
+        The unreadable ones are returned (and skipped from then on); the error names the first few.
+        """
+        bad, last = [], time.perf_counter()
+        for i in range(len(self)):
+            if time.perf_counter() - last > PROGRESS_EVERY_S:
+                log.info("%s: checked %d of %d videos (%d unreadable)", self.list_file, i, len(self), len(bad))
+                last = time.perf_counter()
+            try:
+                src = self._source(i)
+                src.num_frames()
+                src.read([0])
+            except (VideoReadError, OSError, ValueError) as exc:
+                self._record(i, exc)
+                bad.append(i)
+        self.skip(bad)
+        fails = [f for f in self.failures if f.index in self.unreadable]
+        if len(bad) > limit * len(self):
+            shown = ", ".join(f"{f.path} ({f.reason})" for f in fails[:_SHOWN_FAILURES])
+            more = f" and {len(fails) - _SHOWN_FAILURES} more" if len(fails) > _SHOWN_FAILURES else ""
+            raise VideoReadError(f"{self.list_file}: {len(bad)} of {len(self)} videos cannot be read (more than "
+                                 f"the {100 * limit:g}% allowed): {shown}{more}")
+        return fails
+
+    def skip(self, indices) -> None:
+        """Treat these videos as unreadable without trying them (another process's check_readable)."""
+        self.unreadable.update(int(i) for i in indices)
 
     # -- failures ----------------------------------------------------------------------------------
     @property
@@ -165,6 +236,7 @@ class VideoDataset(Dataset):
         fails = self.failures
         if not fails:
             return ""
-        lines = [f"{len(fails)} of {len(self)} videos in {self.list_file} could not be read (zero clips were used):"]
+        used = "other samples were used" if self.mode == "train" else "zero clips were used"
+        lines = [f"{len(fails)} of {len(self)} videos in {self.list_file} could not be read ({used}):"]
         lines += [f"  {f.path}: {f.reason}" for f in fails]
         return "\n".join(lines)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from weightspace.errors import ConfigError
+from weightspace.options import FLOAT32_MAX, shorten
 from weightspace.yaml_file import read_yaml_mapping
 
 REF_SCHEMES = ("builtin:", "hf-hub:", "local-dir:")
@@ -51,6 +52,13 @@ class DataConfig:
     num_frames: int = 8
     image_size: int | None = None  # None: the model's input size
     workers: int = 0
+    max_unreadable: float = 0.05  # refuse the data when more than this fraction of videos cannot be decoded
+    sampler: str = "tsn"  # "tsn": num_frames segments over the video; "window": num_frames frames `stride` apart
+    stride: int = 16  # window sampler only (SlowFast SAMPLING_RATE)
+    short_side: list[int] | None = None  # [lo, hi]: jitter the resized short side, then crop randomly (SlowFast [256, 320])
+    random_crop: bool = True  # train crops at a random position (else centre)
+    flip: bool = False  # random horizontal flip (off for the built-in world: left and right are different actions)
+    color_jitter: float = 0.0  # brightness/contrast/saturation factors in [1 - s, 1 + s]
 
 
 @dataclass
@@ -79,6 +87,7 @@ class GWAConfig:
     mu: float = 15.0  # Open-MeDe author's tool (seed_methods §5.2)
     sigma: float = 10.0
     include_base: bool = False  # also weight the initial weights as epoch 0 (the "gwa_0_22" reading)
+    first_epoch: int = 1  # average epochs first_epoch..epochs (the author's tool: 2..22)
 
 
 @dataclass
@@ -131,7 +140,7 @@ def _coerce(value: Any, typ: Any, key: str, source: str | None) -> Any:
             except ConfigError as exc:
                 errors.append(exc)
         raise errors[0]
-    bad = ConfigError(f"{_where(source)}key {key!r}: expected {getattr(typ, '__name__', typ)}, got {value!r}")
+    bad = ConfigError(f"{_where(source)}key {key!r}: expected {getattr(typ, '__name__', typ)}, got {shorten(value)}")
     if origin is list:
         if not isinstance(value, (list, tuple)):
             raise bad
@@ -152,8 +161,10 @@ def _coerce(value: Any, typ: Any, key: str, source: str | None) -> Any:
                 value = float(value)
             except ValueError:
                 raise bad from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad
+        if not math.isfinite(value) or abs(value) > FLOAT32_MAX:  # tensors are float32: larger values overflow
+            raise ConfigError(f"{_where(source)}key {key!r}: must be a finite float32 number, got {shorten(value)}")
         return float(value)
     if typ is str:
         if not isinstance(value, str):
@@ -242,6 +253,7 @@ def _looks_like_path(value: str) -> bool:
 
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Range checks and registry checks; fills in strategy/regulariser defaults."""
+    from weightspace.data.sampling import SAMPLERS
     from weightspace.train.regularisers import get_regulariser
     from weightspace.train.strategies import get_strategy
 
@@ -263,12 +275,30 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ConfigError(f"{w}key 'amp': expected one of {', '.join(AMP_MODES)}, got {cfg.amp!r}")
     if cfg.device not in DEVICES:
         raise ConfigError(f"{w}key 'device': expected one of {', '.join(DEVICES)}, got {cfg.device!r}")
+    d = cfg.data
+    if d.sampler not in SAMPLERS:
+        raise ConfigError(f"{w}key 'data.sampler': expected one of {', '.join(SAMPLERS)}, got {d.sampler!r}")
+    if d.stride < 1:
+        raise ConfigError(f"{w}key 'data.stride': must be >= 1, got {d.stride}")
+    size = d.image_size or 1
+    if d.short_side is not None and not (len(d.short_side) == 2 and size <= d.short_side[0] <= d.short_side[1]):
+        raise ConfigError(f"{w}key 'data.short_side': expected [lo, hi] with image_size <= lo <= hi, got {d.short_side}")
+    if not 0 <= d.color_jitter < 1:
+        raise ConfigError(f"{w}key 'data.color_jitter': must be in [0, 1), got {d.color_jitter}")
+    if not 0 <= cfg.data.max_unreadable <= 1:
+        raise ConfigError(f"{w}key 'data.max_unreadable': must be in [0, 1]")
+    if not 1 <= cfg.gwa.first_epoch <= cfg.epochs:
+        raise ConfigError(f"{w}key 'gwa.first_epoch': must be in [1, epochs={cfg.epochs}]")
     if cfg.gwa.sigma <= 0:
         raise ConfigError(f"{w}key 'gwa.sigma': must be > 0")
     if not cfg.data.train.startswith("builtin:") and cfg.data.classnames is None:
         raise ConfigError(f"{w}key 'data.classnames': required when data.train is a list file")
-    cfg.strategy.params = _lookup(get_strategy, cfg.strategy.name, "strategy.name", w).check_params(
-        cfg.strategy.params, "strategy", cfg.source)
+    strategy = _lookup(get_strategy, cfg.strategy.name, "strategy.name", w)
+    cfg.strategy.params = strategy.check_params(cfg.strategy.params, "strategy", cfg.source)
+    try:
+        strategy(cfg.strategy.params).loader_batch_size(cfg.batch_size)
+    except ConfigError as exc:
+        raise ConfigError(f"{w}{exc}") from None
     seen = set()
     for i, reg in enumerate(cfg.regularisers):
         if reg.name in seen:

@@ -81,11 +81,14 @@ def resolve_data(cfg: DataConfig) -> DataSource:
 
 def build_dataset(cfg: DataConfig, image_size: int, seed: int) -> Dataset:
     from weightspace.data import VideoDataset
+    from weightspace.data.transforms import Augmentation
 
     src = resolve_data(cfg)
+    augment = Augmentation(tuple(cfg.short_side) if cfg.short_side else None, cfg.random_crop, cfg.flip, cfg.color_jitter)
     return VideoDataset(
         src.train, src.classnames, root=src.root, num_frames=cfg.num_frames,
         image_size=cfg.image_size or image_size, mode="train", seed=seed,
+        sampler=cfg.sampler, stride=cfg.stride, augment=augment,
     )
 
 

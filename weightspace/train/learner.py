@@ -22,11 +22,18 @@ class TrainModule(nn.Module):
         self.video = video
         self.heads = nn.ModuleDict(heads or {})
 
-    def forward(self, video: torch.Tensor, class_features=None, classnames=None) -> dict[str, torch.Tensor]:
+    def forward(self, video: torch.Tensor, class_features=None, classnames=None, prompt_sets=None) -> dict[str, torch.Tensor]:
+        if prompt_sets is not None:  # inside this forward: DDP sees the text tower's parameters
+            class_features = prompt_set_features(self.video, prompt_sets)
         out = self.video(video, class_features=class_features, classnames=classnames)
         for head in self.heads.values():
             out.update(head(out))
         return out
+
+
+def prompt_set_features(video: nn.Module, prompt_sets: Sequence[Sequence[str]]) -> torch.Tensor:
+    """[C, D] from prompt sets of one full prompt per class: the sets' normalised features averaged, renormalised."""
+    return F.normalize(torch.stack([video.text_features(s, ("{}",)) for s in prompt_sets]).mean(0), dim=-1)
 
 
 class Learner:
@@ -50,6 +57,13 @@ class Learner:
         self.amp = amp
         self.scaler = scaler
         self.parameters = [p for p in module.parameters() if p.requires_grad]
+        self.optimizer: "torch.optim.Optimizer | None" = None  # set by the trainer (meta's virtual step reads it)
+        self.grad_clip: float | None = None  # the trainer's clipping norm, applied to every gradient it steps on
+        self.prompt_sets: list[list[str]] | None = None  # the class prompts of the last forward, if a regulariser chose them
+
+    def no_sync(self):
+        """Under DDP, backward passes in this context keep gradients local (all-reduced by the next synced one)."""
+        return self.net.no_sync() if hasattr(self.net, "no_sync") else contextlib.nullcontext()
 
     @property
     def text_trainable(self) -> bool:
@@ -65,11 +79,18 @@ class Learner:
         return {k: v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        # a regulariser may choose this pass's class prompts (FROSTER's); its loss reads them from here
+        self.prompt_sets = next((s for r in self.regularisers if (s := r.prompt_sets(self)) is not None), None)
         with self.autocast():
             if self.text_trainable:  # text tower inside this forward: DDP sees its parameters
+                if self.prompt_sets is not None:
+                    return self.net(batch["video"], prompt_sets=self.prompt_sets)
                 return self.net(batch["video"], classnames=self.classnames)
             with torch.no_grad():
-                classes = self.video.text_features(self.classnames)
+                if self.prompt_sets is not None:
+                    classes = prompt_set_features(self.video, self.prompt_sets)
+                else:
+                    classes = self.video.text_features(self.classnames)
             return self.net(batch["video"], class_features=classes)
 
     def grad_scale(self) -> float:

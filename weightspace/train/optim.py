@@ -1,9 +1,13 @@
-"""AdamW with Open-VCLIP's parameter groups, and the per-step learning-rate schedule.
+"""AdamW with Open-VCLIP's parameter groups, the per-step learning-rate schedule, clipping, virtual steps.
 
 Weight decay is not applied to 1-D parameters (biases, norms, logit_scale, embeddings' class token)
 as in Open-VCLIP's recipe (seed_methods §2.4). The schedule is a pure function of the optimiser step:
 linear warm-up from ``warmup_start_lr`` to ``lr``, then half-cosine down to ``final_lr`` (SlowFast's
 cosine-with-warm-up). Being a function of the step, resuming needs only the step count.
+
+``clip_coefficient`` is the one clipping rule (``torch.nn.utils.clip_grad_norm_``'s); ``virtual_adamw_step_``
+applies the step AdamW would take, without changing its state (Open-MeDe's virtual step, synchronised
+with the real one).
 """
 
 from __future__ import annotations
@@ -25,6 +29,43 @@ def build_optimizer(named_params: Iterable[tuple[str, nn.Parameter]], cfg: Optim
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     groups = [g for g in groups if g["params"]]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps)
+
+
+def clip_coefficient(grads: list[torch.Tensor], max_norm: float | None, scale: float = 1.0) -> tuple[float, float]:
+    """(L2 norm of ``scale``·grads, factor that brings it to at most ``max_norm``): clip_grad_norm_'s rule."""
+    norm = scale * float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
+    if not max_norm:
+        return norm, 1.0
+    return norm, min(1.0, max_norm / (norm + 1e-6))
+
+
+@torch.no_grad()
+def virtual_adamw_step_(optimizer: torch.optim.Optimizer, params: list[nn.Parameter], grad_factor: float) -> float:
+    """Move ``params`` in place by the step ``optimizer.step()`` would take for gradients ``grad_factor·p.grad``.
+
+    torch's AdamW rule (Loshchilov & Hutter, ICLR'19, Alg. 2) from the current moments and step count, which
+    are read, not updated. One parameter at a time, so the temporaries are one parameter's size.
+    Returns ‖Δθ‖ (L2 over all ``params``).
+    """
+    if type(optimizer) is not torch.optim.AdamW:
+        raise TypeError(f"virtual optimiser step: AdamW only, got {type(optimizer).__name__}")
+    group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
+    total = 0.0
+    for p in params:
+        group = group_of[id(p)]
+        if group.get("amsgrad") or group.get("maximize"):
+            raise TypeError("virtual optimiser step: amsgrad/maximize are not supported")
+        (b1, b2), lr, eps, wd = group["betas"], float(group["lr"]), group["eps"], group["weight_decay"]
+        g = p.grad.float() * grad_factor
+        state = optimizer.state.get(p) or {}
+        step = float(state["step"]) + 1 if "step" in state else 1.0
+        m = torch.lerp(state["exp_avg"], g, 1 - b1) if "exp_avg" in state else g * (1 - b1)
+        v = state["exp_avg_sq"] * b2 + (1 - b2) * g * g if "exp_avg_sq" in state else (1 - b2) * g * g
+        denom = (v.sqrt_() / math.sqrt(1 - b2**step)).add_(eps)
+        delta = m.div_(denom).mul_(-lr / (1 - b1**step)).sub_(p, alpha=lr * wd)
+        total += float(delta.square().sum())
+        p.add_(delta.to(p.dtype))
+    return math.sqrt(total)
 
 
 def final_lr(cfg: OptimConfig) -> float:

@@ -29,13 +29,14 @@ import numpy as np
 import torch
 
 from weightspace.checkpoint import make_meta, save_checkpoint, sha256_file
+from weightspace.data.decode import VideoReadError
 from weightspace.errors import ConfigError, WeightspaceError
 from weightspace.train.config import TrainConfig, load_config
 from weightspace.train.data import EpochSampler, build_dataset, epoch_permutation, make_loader, resolve_data
 from weightspace.train.distributed import DistContext, dist_context, select_device
 from weightspace.train.gwa import OnlineGWA
 from weightspace.train.learner import Learner, TrainModule
-from weightspace.train.optim import build_optimizer, lr_at, set_lr
+from weightspace.train.optim import build_optimizer, clip_coefficient, lr_at, set_lr
 from weightspace.train.plot import plot_loss_curve, read_metrics
 from weightspace.train.regularisers import get_regulariser
 from weightspace.train.state import load_state, rng_state, save_state, set_rng_state
@@ -45,7 +46,7 @@ SNAPSHOTS, GWA_DIR, STATE_DIR = "snapshots", "gwa", "state"
 METRICS, LOSS_PNG = "metrics.jsonl", "loss_curve.png"
 PLOT_EVERY_S = 60.0  # redraw the loss curve at an epoch end at most this often (always after the last)
 # recipe keys that may change between a run and its resumption (they do not change the result)
-RESUME_FREE_KEYS = ("output", "state_every", "log_every", "data.workers", "device")
+RESUME_FREE_KEYS = ("output", "state_every", "log_every", "data.workers", "data.max_unreadable", "device")
 
 
 @dataclass
@@ -174,6 +175,8 @@ class Trainer:
             num_frames=cfg.data.num_frames,
         )
         self.dataset = self._dataset if self._dataset is not None else build_dataset(cfg.data, _image_size(video), cfg.seed)
+        if hasattr(self.dataset, "check_readable"):
+            self._check_readable(ctx)
         self.regularisers = [get_regulariser(r.name)(r.params) for r in cfg.regularisers]
         heads = {r.name: h for r in self.regularisers if (h := r.head(video)) is not None}
         self.module = TrainModule(video, heads).to(device)
@@ -196,7 +199,21 @@ class Trainer:
                 find_unused_parameters=unused,
             )
         self.optimizer = build_optimizer(self.module.named_parameters(), cfg.optim)
+        self.learner.optimizer, self.learner.grad_clip = self.optimizer, cfg.optim.grad_clip
         _seed_all(cfg.seed + ctx.rank)  # per-rank streams from here on (λ of IWO, ...)
+
+    def _check_readable(self, ctx: DistContext) -> None:
+        """Rank 0 opens every video once; all ranks skip what it found, or all fail with its message."""
+        found: list[int] | str | None = None
+        if ctx.is_main:
+            try:
+                found = [f.index for f in self.dataset.check_readable(self.cfg.data.max_unreadable)]
+            except VideoReadError as exc:
+                found = str(exc)
+        found = ctx.broadcast(found)
+        if isinstance(found, str):
+            raise VideoReadError(found)
+        self.dataset.skip(found)
 
     def _plan(self, ctx: DistContext) -> None:
         cfg = self.cfg
@@ -217,7 +234,7 @@ class Trainer:
         self.warmup_steps = round(cfg.optim.warmup_epochs * self.steps_per_epoch)
         self.gwa = None
         if cfg.gwa.enabled and ctx.is_main:
-            epochs = ([0] if cfg.gwa.include_base else []) + list(range(1, cfg.epochs + 1))
+            epochs = ([0] if cfg.gwa.include_base else []) + list(range(cfg.gwa.first_epoch, cfg.epochs + 1))
             self.gwa = OnlineGWA(epochs, cfg.gwa.mu, cfg.gwa.sigma)
 
     # ---- resume state -------------------------------------------------------------------------
@@ -416,7 +433,7 @@ class Trainer:
                 like = self.video.clip_state_dict()
                 self._save_snapshot(self.output / GWA_DIR, self.gwa.result(like), self._provenance(
                     kind="train-gwa", method="gwa", epochs=self.gwa.seen, mu=cfg.gwa.mu, sigma=cfg.gwa.sigma,
-                    include_base=cfg.gwa.include_base,
+                    include_base=cfg.gwa.include_base, first_epoch=cfg.gwa.first_epoch,
                 ))
             self._save_state(ctx, cfg.epochs, 0, done=True)
         if ctx.is_main and hasattr(self.dataset, "report_failures") and (msg := self.dataset.report_failures()):
@@ -431,21 +448,27 @@ class Trainer:
         if learner.scaler is not None:
             learner.scaler.unscale_(opt)
         if cfg.optim.grad_clip:
-            logs["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(learner.parameters, cfg.optim.grad_clip))
+            grads = [p.grad for p in learner.parameters if p.grad is not None]
+            logs["grad_norm"], coef = clip_coefficient(grads, cfg.optim.grad_clip)
+            torch._foreach_mul_(grads, coef)
         if learner.scaler is not None:
             learner.scaler.step(opt)
             learner.scaler.update()
         else:
             opt.step()
+        logs.update(self.strategy.after_step(learner, self.global_step + 1))
         return logs
 
     def _end_epoch(self, ctx: DistContext, epoch: int, loss: float) -> None:
         if ctx.is_main:
             weights = self.video.clip_state_dict()
             self._save_snapshot(snapshot_dir(self.output, epoch), weights, self._provenance(epoch=epoch))
-            if self.gwa is not None:
+            if self.gwa is not None and epoch >= self.cfg.gwa.first_epoch:
                 self.gwa.add(epoch, weights)
-            self._log({"kind": "epoch", "epoch": epoch, "step": self.global_step, "loss": loss})
+            record = {"kind": "epoch", "epoch": epoch, "step": self.global_step, "loss": loss}
+            if hasattr(self.dataset, "failures"):
+                record["unreadable_videos"] = len(self.dataset.failures)  # replaced by other samples
+            self._log(record)
             if epoch == self.cfg.epochs or time.perf_counter() - self._last_plot > PLOT_EVERY_S:
                 self._plot()
         ctx.barrier()

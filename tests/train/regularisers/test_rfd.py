@@ -8,11 +8,11 @@ from weightspace.train.regularisers import get_regulariser
 from ..fakes import CLASSNAMES, TensorVideos
 
 
-def _learner(tiny_clip, temporal):
-    video = VideoCLIP.from_pretrained(tiny_clip, temporal=temporal, templates="single")
-    rfd = get_regulariser("rfd")(get_regulariser("rfd").check_params({}, "r"))
+def _learner(tiny_clip, temporal, prompts="templates", classnames=CLASSNAMES, templates="single", freeze_text=True):
+    video = VideoCLIP.from_pretrained(tiny_clip, temporal=temporal, templates=templates, freeze_text=freeze_text)
+    rfd = get_regulariser("rfd")(get_regulariser("rfd").check_params({"prompts": prompts}, "r"))
     module = TrainModule(video, {"rfd": rfd.head(video)})
-    learner = Learner(module, module, CLASSNAMES, regularisers=[rfd])
+    learner = Learner(module, module, classnames, regularisers=[rfd])
     rfd.setup(learner)
     return learner, rfd
 
@@ -47,3 +47,30 @@ def test_loss_matches_the_froster_formula_by_hand(tiny_clip):
     assert heads.video[0].weight.grad is not None and heads.text[2].weight.grad is not None
     assert learner.video.clip.visual.conv1.weight.grad is not None
     assert all(p.grad is None for p in rfd.teacher.parameters())
+
+
+DESCRIBED = ["move left: a shape slides to the left", "spin: a shape turns around its centre"]
+
+
+def test_froster_prompts_one_random_template_with_the_description_plus_the_bare_description(tiny_clip):
+    templates = ["a video of {}.", "a clip of {}."]
+    learner, rfd = _learner(tiny_clip, "vclip", "froster", DESCRIBED, templates, freeze_text=False)
+    torch.manual_seed(0)
+    drawn = {tuple(rfd.prompt_sets(learner)[0]) for _ in range(20)}
+    assert drawn == {("a video of move left. move left: a shape slides to the left",
+                      "a video of spin. spin: a shape turns around its centre"),
+                     ("a clip of move left. move left: a shape slides to the left",
+                      "a clip of spin. spin: a shape turns around its centre")}
+    batch = {"video": TensorVideos(n=2).videos, "label": torch.tensor([0, 1])}
+    out = learner.forward(batch)
+    described, bare = learner.prompt_sets
+    assert bare == DESCRIBED
+    enc = lambda video, prompts: F.normalize(video.clip.encode_text(video.tokenizer(prompts)).float(), dim=-1)  # noqa: E731
+    want = F.normalize(enc(learner.video, described) + enc(learner.video, bare), dim=-1)
+    assert torch.allclose(out["class_features"], want, atol=1e-5)
+    assert out["class_features"].requires_grad  # FROSTER trains the text tower through these prompts
+    # the teacher encodes the same prompts
+    teacher_want = F.normalize(enc(rfd.teacher, described) + enc(rfd.teacher, bare), dim=-1)
+    text_term = (1 - F.cosine_similarity(out["rfd_classes"].float(), teacher_want, dim=-1)).mean()
+    video_term = (1 - F.cosine_similarity(out["rfd_frames"].float(), rfd.teacher.encode_frames(batch["video"]), dim=-1)).mean()
+    assert torch.allclose(rfd.loss(out, batch, learner)["rfd"], 2.0 * (video_term + text_term), atol=1e-5)

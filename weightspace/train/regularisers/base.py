@@ -6,7 +6,9 @@ Hooks, all optional:
 - ``head(video)``: a trainable module run inside the training forward (its outputs join the model's);
   its parameters are optimised and saved in the resume state, not in CLIP snapshots;
 - ``loss(out, batch, learner)``: named terms added to the step loss (same forward/backward);
-- ``extra_backward(learner, batch, weight)``: additional gradient accumulated into ``.grad``.
+- ``extra_backward(learner, batch, weight)``: additional gradient accumulated into ``.grad``;
+- ``prompt_sets(learner)``: the class prompts of the next forward pass (lists of one prompt per class,
+  whose features are averaged), or None for the model's templates applied to the class names.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ class Regulariser(Pluggable):
 
     def extra_backward(self, learner: "Learner", batch: dict, weight: float) -> dict[str, float]:
         return {}
+
+    def prompt_sets(self, learner: "Learner") -> "list[list[str]] | None":
+        return None
 
     @property
     def has_extra_pass(self) -> bool:

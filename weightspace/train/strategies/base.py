@@ -26,6 +26,10 @@ class Strategy(Pluggable):
         """Accumulate this step's gradient into ``.grad``; return scalars to log (at least ``loss``)."""
         raise NotImplementedError
 
+    def after_step(self, learner: "Learner", global_step: int) -> dict[str, float]:
+        """Called after the optimiser step ``global_step`` (1-based); scalars to log."""
+        return {}
+
     def extra_parameter_bytes(self) -> int:
         """Bytes of parameter-sized buffers this strategy holds (the benchmark reports it)."""
         return 0
