@@ -139,19 +139,22 @@ def get_temporal(name: str) -> type[Temporal]:
         raise ConfigError(f"temporal {name!r}: unknown temporal module (choose from {', '.join(TEMPORAL.names())})") from None
 
 
-def make_temporal(spec: "str | dict | Temporal", source: str | None = None) -> Temporal:
+def make_temporal(spec: "str | dict | Temporal", source: str | None = None, key: str = "temporal") -> Temporal:
     """A temporal module from its name or ``{name, **options}`` (options checked, defaults filled in)."""
     if isinstance(spec, Temporal):
         return spec
+    where = f"{source}: " if source else ""
     if isinstance(spec, str):
         name, given = spec, {}
     elif isinstance(spec, dict) and isinstance(spec.get("name"), str):
         name, given = spec["name"], {k: v for k, v in spec.items() if k != "name"}
     else:
-        where = f"{source}: " if source else ""
-        raise ConfigError(f"{where}temporal: expected a module name or a mapping with 'name', got {shorten(spec)}")
-    cls = get_temporal(name)
-    return cls(cls.check_params(given, "temporal", source))
+        raise ConfigError(f"{where}key {key!r}: expected a temporal module name or a mapping with 'name', got {shorten(spec)}")
+    try:
+        cls = get_temporal(name)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}key {key!r}: {exc}") from None
+    return cls(cls.check_params(given, key, source))
 
 
 from weightspace.models import mote  # noqa: E402,F401  (registers ``mote``)

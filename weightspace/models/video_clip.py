@@ -41,6 +41,7 @@ from weightspace.models.prompts import format_prompts, resolve_templates, templa
 from weightspace.models.temporal import Temporal, make_temporal
 
 DEFAULT_TEMPORAL = "vclip"
+HEAD_MODULE = "temporal_head"  # the attribute holding a temporal module's weights (the optimiser's head groups)
 DEFAULT_TEMPLATES = "kinetics"
 PROMPTS_PER_BATCH = 512  # bounds text-tower activation memory when encoding many classes x templates
 
@@ -255,7 +256,7 @@ class VideoCLIP(nn.Module):
     def head_frames(self, clip_frames: torch.Tensor, routes=None, normalize: bool = True) -> torch.Tensor:
         """y = x + H(x) [B,T,D] from raw CLIP frames; normalised by the norm of its mean over T (see module doc)."""
         y = clip_frames + self.temporal_head(clip_frames, routes)
-        return y / y.mean(dim=1, keepdim=True).norm(dim=-1, keepdim=True) if normalize else y
+        return normalize_clip(y) if normalize else y
 
     def encode_frames(self, video: torch.Tensor, normalize: bool = True) -> torch.Tensor:
         """[B,T,3,H,W] -> [B,T,D] per-frame embeddings (normalised unless ``normalize=False``).
@@ -273,8 +274,7 @@ class VideoCLIP(nn.Module):
         """[B,T,2,D] (CLIP frames x, head output H) -> y = x + γ·H normalised as a clip (MoTE §3.4 TFM)."""
         x, h = frame_features.unbind(dim=2)
         gamma = self.temporal_head.gate(x, class_features).to(h.dtype)
-        y = x + gamma[:, None, None] * h
-        return y / y.mean(dim=1, keepdim=True).norm(dim=-1, keepdim=True)
+        return normalize_clip(x + gamma[:, None, None] * h)
 
     @staticmethod
     def pool_frames(frame_features: torch.Tensor) -> torch.Tensor:
@@ -374,6 +374,11 @@ class VideoCLIP(nn.Module):
             "logit_scale": self.model.logit_scale.exp(),
             **out,
         }
+
+
+def normalize_clip(frames: torch.Tensor) -> torch.Tensor:
+    """[B,T,D] frames divided by the norm of their mean: their mean is the L2-normalised video feature."""
+    return frames / frames.mean(dim=1, keepdim=True).norm(dim=-1, keepdim=True)
 
 
 def _video_section(ckpt: Checkpoint) -> dict:

@@ -50,6 +50,7 @@ class Learner:
         self.amp = amp
         self.scaler = scaler
         self.parameters = [p for p in module.parameters() if p.requires_grad]
+        self.video.remember_training_classes(self.classnames)  # MoTE's TFM compares test classes to these
 
     @property
     def text_trainable(self) -> bool:
