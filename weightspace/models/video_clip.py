@@ -183,14 +183,17 @@ class VideoCLIP(nn.Module):
         return {**self.clip_state_dict(), **self.head_state_dict()}
 
     def load_clip_state(self, state: dict[str, torch.Tensor] | Checkpoint | str | os.PathLike) -> None:
-        """Replace the weights in place (e.g. with a merge): the CLIP's, and the head's when this model has one."""
+        """Replace the weights in place (e.g. with a merge): the CLIP's, and the head's when this model has one.
+
+        A checkpoint must carry this model's head; a state dict may hold the CLIP's keys only.
+        """
         if isinstance(state, dict):
             label, tensors = "state dict", {normalize_key(k): v for k, v in state.items()}
         else:
             ckpt = state if isinstance(state, Checkpoint) else open_checkpoint(state)
             label, tensors = ckpt.ref, ckpt.state_dict()
         load_state_into(self.model, tensors, label)
-        self.load_head_state(tensors, label, required=self.has_head)
+        self.load_head_state(tensors, label, required=self.has_head and not isinstance(state, dict))
         self.clear_text_cache()
 
     def load_head_state(self, state: dict[str, torch.Tensor] | Checkpoint, label: str = "state dict", *,
@@ -387,9 +390,9 @@ def _video_section(ckpt: Checkpoint) -> dict:
     where = ckpt.folder / META_NAME if ckpt.folder is not None else ckpt.weights
     if not isinstance(video, dict):
         raise ConfigError(f"{where}: 'video' must be a JSON object")
+    if "temporal" in video:
+        make_temporal(video["temporal"], str(where), key="video.temporal")
     try:
-        if "temporal" in video:
-            make_temporal(video["temporal"])
         if "templates" in video:
             resolve_templates(video["templates"])
     except ConfigError as exc:
