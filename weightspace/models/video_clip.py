@@ -225,6 +225,12 @@ class VideoCLIP(nn.Module):
                                       f"the head expects {list(own[k].shape)}")
         self.temporal_head.load_state_dict(given, strict=True)
 
+    def set_tfm(self, on: bool, label: str = "model") -> None:
+        """Temporal feature modulation on or off (evaluation; needs a head with a ``gate``, i.e. MoTE)."""
+        if on and not hasattr(self.temporal_head, "gate"):
+            raise ConfigError(f"{label}: temporal feature modulation needs a MoTE head (temporal is {self.temporal!r})")
+        self.tfm = on
+
     def remember_training_classes(self, classnames: Sequence[str]) -> None:
         """Store the training vocabulary's class features in the head (MoTE's TFM compares test classes to them)."""
         if self.temporal_head is not None and hasattr(self.temporal_head, "train_class_features"):
