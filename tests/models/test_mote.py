@@ -210,3 +210,25 @@ def test_average_merge_of_two_mote_checkpoints_merges_the_head(make_clip, tiny_c
     assert set(got) == set(sa)
     for k in sa:
         torch.testing.assert_close(got[k], (sa[k] + sb[k]) / 2)
+
+
+def test_mote_recipes_carry_the_published_settings():
+    from pathlib import Path
+
+    from weightspace.eval.suite import load_suite
+    from weightspace.merge.recipe import load_recipe
+    from weightspace.train.config import load_config
+
+    recipes = Path(__file__).resolve().parents[2] / "recipes"
+    cfg = load_config(recipes / "mote" / "k400.yaml")
+    assert (cfg.model.init, cfg.model.pretrained, cfg.data.num_frames, cfg.epochs) == ("ViT-B-16", "openai", 8, 30)
+    assert cfg.model.temporal["name"] == "mote" and (cfg.model.temporal["layers"], cfg.model.temporal["experts"]) == (4, 4)
+    assert cfg.optim.head_lr == pytest.approx(5e-5) and cfg.optim.lr == pytest.approx(5e-5 * 0.07)
+    assert (cfg.optim.weight_decay, cfg.optim.warmup_epochs, cfg.batch_size) == (0.2, 5, 3 * 64)
+    assert [(r.name, r.params["ce_weight"], r.params["mse_weight"]) for r in cfg.regularisers] == [("wmr", 0.5, 0.1)]
+    assert load_config(recipes / "demo" / "mote.yaml").regularisers[0].name == "wmr"
+    patch = load_recipe(recipes / "mote" / "zero_shot_patch.yaml")
+    assert (patch["method"], patch["params"], patch["include"]) == ("wise-ft", {"alpha": 0.99}, ["visual"])
+    suite = load_suite(recipes / "mote" / "zero_shot_suite.yaml").validate(check_files=False)
+    assert [b.name for b in suite.benchmarks] == ["ucf101", "hmdb51", "k600"]
+    assert suite.model.tfm and suite.model.aggregate == "softmax-mean" and suite.model.temporal_views == 3
