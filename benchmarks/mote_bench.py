@@ -13,12 +13,11 @@ and the median is reported, because the machine may be shared.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
 import torch
-from train_bench import CLASSES, _batches  # same data as the strategy benchmark
+from train_bench import CLASSES, _batches, parse_args  # same data and options as the strategy benchmark
 
 from weightspace.models.factory import build_clip, model_config
 from weightspace.models.video_clip import VideoCLIP
@@ -64,14 +63,7 @@ def run(variant: str, batch: int, frames: int, steps: int, seed: int = 0) -> tup
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--frames", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=12)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for a tiny model on a shared CPU)")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse_args(__doc__)
 
     speeds: dict[str, list[float]] = {v: [] for v in VARIANTS}
     passes: dict[str, float] = {}

@@ -78,8 +78,9 @@ def held_tensor_bytes(obj) -> int:
     return total
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(doc: str) -> argparse.Namespace:
+    """The training benchmarks' shared options (batch, frames, steps, rounds, threads); sets the thread count."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--steps", type=int, default=12)
@@ -87,6 +88,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for a tiny model on a shared CPU)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    return args
+
+
+def main() -> None:
+    args = parse_args(__doc__)
 
     speeds: dict[str, list[float]] = {"plain": [], "meta": []}
     meta_strategy = meta_learner = None
