@@ -107,8 +107,9 @@ def held_tensor_bytes(obj) -> int:
     return total
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(doc: str) -> argparse.Namespace:
+    """The training benchmarks' shared options (batch, frames, steps, rounds, threads); sets the thread count."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--steps", type=int, default=12)
@@ -118,6 +119,11 @@ def main() -> None:
     ap.add_argument("--ratio", metavar="RECIPE", help="measure meta's virtual/real step ratio under this recipe instead")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    return args
+
+
+def main() -> None:
+    args = parse_args(__doc__)
     if args.ratio:
         print(f"{args.ratio}: virtual/real step ratio, {args.steps} steps, batch {args.batch} x {args.frames} frames, "
               f"random init, lr {load_config(args.ratio).optim.lr:g}")

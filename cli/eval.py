@@ -21,6 +21,7 @@ def eval_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write eval_results.json here (a list when several checkpoints)."),
     force: bool = typer.Option(False, "--force", help="Re-score even if the store has this checkpoint and suite."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Evaluation caches (default $WEIGHTSPACE_CACHE/eval or ~/.cache/weightspace/eval)."),
+    tfm: bool = typer.Option(False, "--tfm", help="MoTE temporal feature modulation (checkpoints with a MoTE head; also `tfm: true` in a suite)."),
 ) -> None:
     """Score checkpoints on a suite: top-1/top-5 per split, HM / mean±std summaries, multi-view."""
     from weightspace.errors import ConfigError
@@ -32,7 +33,8 @@ def eval_command(
     if (rho is not None) and not 0.0 <= rho <= 1.0:
         raise ConfigError(f"--rho {rho}: must be in [0, 1]")
     results = evaluate(checkpoints, suite, store=False if no_store else store, rho=rho, clip_base=clip_base,
-                       wise_ft_alpha=wise_ft_alpha, force=force, cache_dir=cache_dir, progress=err_console.is_terminal)
+                       wise_ft_alpha=wise_ft_alpha, force=force, cache_dir=cache_dir, progress=err_console.is_terminal,
+                       tfm=tfm)
     for r in results:
         console.print(results_table(r))
         if r.missing:

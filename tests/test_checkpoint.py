@@ -24,7 +24,7 @@ def test_normalize_key(raw, key):
     ("visual.conv1.weight", "visual"), ("logit_scale", "logit_scale"), ("logit_bias", "logit_scale"),
     ("transformer.resblocks.0.ln_1.weight", "text"), ("token_embedding.weight", "text"),
     ("positional_embedding", "text"), ("text.transformer.x", "text"), ("ln_final.bias", "text"),
-    ("temporal.step", "extra"),
+    ("temporal.blocks.0.ln_1.weight", "temporal"), ("temporal_step", "extra"),
 ])
 def test_key_tag(key, tag):
     assert key_tag(key) == tag

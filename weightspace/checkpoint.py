@@ -3,14 +3,16 @@
 A weightspace checkpoint is a folder in open_clip's Hub layout plus our own metadata::
 
     open_clip_config.json        {"model_cfg": {...}, "preprocess_cfg": {...}}   (open_clip reads it)
-    open_clip_model.safetensors  CLIP state dict under open_clip's key names
+    open_clip_model.safetensors  CLIP state dict under open_clip's key names (exactly what open_clip loads)
+    temporal_head.safetensors    only for temporal modules with weights (MoTE): the video head, keys ``temporal.*``
     weightspace.json             video-head config, base-model reference (+ sha256), provenance
     merge_manifest.json          only for merge outputs: inputs with hashes, method, parameters
 
 ``open_checkpoint`` also accepts a bare ``.safetensors`` file, a legacy ``.pt``/``.pth`` (loaded
 with ``torch.load(weights_only=True)`` only: never unpickle arbitrary objects) and ``hf-hub:ORG/NAME[@REV]``.
 Keys are normalised to CLIP's names (``module.``/``model.`` prefixes stripped) and tagged
-visual / text / logit_scale / extra.
+visual / text / logit_scale / temporal / extra; a checkpoint's ``source()`` reads the head's keys
+beside the CLIP's, so merging and inspection see one key space.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     import torch
 
 WEIGHTS_NAME = "open_clip_model.safetensors"
+HEAD_NAME = "temporal_head.safetensors"
+HEAD_PREFIX = "temporal."
 CONFIG_NAME = "open_clip_config.json"
 META_NAME = "weightspace.json"
 MANIFEST_NAME = "merge_manifest.json"
@@ -42,7 +46,7 @@ _PREFIXES = ("module.", "model.")
 # open_clip CLIP's text-tower keys that live at the top level of the state dict
 _TEXT_ROOTS = ("transformer.", "token_embedding.", "ln_final.", "text.")
 _TEXT_KEYS = ("positional_embedding", "text_projection", "attn_mask")
-TAGS = ("visual", "text", "logit_scale", "extra")
+TAGS = ("visual", "text", "logit_scale", "temporal", "extra")
 
 
 def normalize_key(key: str) -> str:
@@ -57,9 +61,11 @@ def normalize_key(key: str) -> str:
 
 
 def key_tag(key: str) -> str:
-    """visual / text / logit_scale / extra for a normalised key."""
+    """visual / text / logit_scale / temporal / extra for a normalised key."""
     if key.startswith("visual."):
         return "visual"
+    if key.startswith(HEAD_PREFIX):
+        return "temporal"
     if key in ("logit_scale", "logit_bias"):
         return "logit_scale"
     if key.startswith(_TEXT_ROOTS) or key in _TEXT_KEYS:
@@ -108,6 +114,29 @@ class SafetensorsSource:
 
     def read(self, key: str) -> "torch.Tensor":
         return read_tensor(self.path, self._infos[key])
+
+
+class JoinedSource:
+    """Several files read as one key space (a checkpoint's CLIP weights and its temporal head)."""
+
+    def __init__(self, parts: list[SafetensorsSource], label: str):
+        self.label = label
+        self.parts = parts
+        self._where: dict[str, SafetensorsSource] = {}
+        for part in parts:
+            for key in part.keys():
+                if key in self._where:
+                    raise CheckpointError(f"{part.path}: key {key!r} is also in {self._where[key].path}")
+                self._where[key] = part
+
+    def keys(self) -> list[str]:
+        return list(self._where)
+
+    def info(self, key: str) -> TensorInfo:
+        return self._where[key].info(key)
+
+    def read(self, key: str) -> "torch.Tensor":
+        return self._where[key].read(key)
 
 
 class MemorySource:
@@ -177,6 +206,7 @@ class Checkpoint:
     model_cfg: dict | None = None
     preprocess_cfg: dict | None = None
     meta: dict = field(default_factory=dict)
+    head: Path | None = None  # the temporal head's safetensors (folder layout, temporal modules with weights)
     _sha: str | None = field(default=None, repr=False)
 
     @property
@@ -188,14 +218,28 @@ class Checkpoint:
         return (self.folder or self.weights).name
 
     def sha256(self) -> str:
+        """The weights' identity: the weights file's sha256, combined with the head file's when there is one."""
         if self._sha is None:
-            self._sha = sha256_file(self.weights)
+            sha = sha256_file(self.weights)
+            if self.head is not None:
+                sha = hashlib.sha256(f"{sha}+{sha256_file(self.head)}".encode()).hexdigest()
+            self._sha = sha
         return self._sha
 
     def source(self) -> TensorSource:
         if self.is_legacy:
             return MemorySource(load_legacy(self.weights), label=self.ref)
-        return SafetensorsSource(self.weights, label=self.ref)
+        clip = SafetensorsSource(self.weights, label=self.ref)
+        if self.head is None:
+            return clip
+        head = SafetensorsSource(self.head, label=self.ref)
+        for key in clip.keys():
+            if key_tag(key) == "temporal":
+                raise CheckpointError(f"{self.weights}: temporal head key {key!r} belongs in {HEAD_NAME}")
+        for key in head.keys():
+            if key_tag(key) != "temporal":
+                raise CheckpointError(f"{self.head}: key {key!r} is not a temporal head key ({HEAD_PREFIX}*)")
+        return JoinedSource([clip, head], label=self.ref)
 
     def state_dict(self) -> dict[str, "torch.Tensor"]:
         src = self.source()
@@ -227,13 +271,15 @@ def open_checkpoint(ref: str | os.PathLike) -> Checkpoint:
     if path.is_dir():
         weights = path / WEIGHTS_NAME
         if not weights.is_file():
-            found = sorted(path.glob("*.safetensors"))
+            found = sorted(p for p in path.glob("*.safetensors") if p.name != HEAD_NAME)
             if len(found) != 1:
                 raise CheckpointError(f"{path}: folder has no {WEIGHTS_NAME}")
             weights = found[0]
         cfg = _read_json(path / CONFIG_NAME) if (path / CONFIG_NAME).is_file() else {}
         meta = _read_json(path / META_NAME) if (path / META_NAME).is_file() else {}
-        return Checkpoint(ref_s, weights, path, cfg.get("model_cfg"), cfg.get("preprocess_cfg"), meta)
+        head = path / HEAD_NAME
+        return Checkpoint(ref_s, weights, path, cfg.get("model_cfg"), cfg.get("preprocess_cfg"), meta,
+                          head if head.is_file() else None)
     if path.suffix == ".safetensors":
         _, metadata = read_header(path)  # validates early
         meta = json.loads(metadata["weightspace"]) if "weightspace" in metadata else {}
@@ -278,8 +324,29 @@ def write_checkpoint_files(
     extra_files: dict[str, dict] | None = None,
 ) -> None:
     """Write the folder layout into an existing (temporary) folder, streaming the weights."""
-    write_streaming(folder / WEIGHTS_NAME, specs, tensors, metadata={"format": "pt"})
+    write_weights(folder, specs, tensors)
     write_checkpoint_meta(folder, model_cfg=model_cfg, preprocess_cfg=preprocess_cfg, meta=meta, extra_files=extra_files)
+
+
+def write_weights(folder: Path, specs: list[tuple[str, str, tuple[int, ...]]], tensors: Iterable["torch.Tensor"],
+                  digest=None) -> None:
+    """Stream CLIP tensors to ``open_clip_model.safetensors``; ``temporal.*`` ones (small) go to the head file."""
+    is_head = [key_tag(key) == "temporal" for key, _, _ in specs]
+    head: list["torch.Tensor"] = []
+    stream = iter(zip(is_head, tensors, strict=True))
+
+    def clip_tensors():
+        for in_head, t in stream:
+            if in_head:
+                head.append(t)
+            else:
+                yield t
+
+    write_streaming(folder / WEIGHTS_NAME, [s for s, h in zip(specs, is_head) if not h], clip_tensors(),
+                    metadata={"format": "pt"}, digest=digest)
+    head.extend(t for _, t in stream)  # head tensors after the last CLIP one
+    if head:
+        write_streaming(folder / HEAD_NAME, [s for s, h in zip(specs, is_head) if h], head, metadata={"format": "pt"})
 
 
 def write_checkpoint_meta(

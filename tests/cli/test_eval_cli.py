@@ -74,3 +74,30 @@ def test_eval_ensembling_options_and_missing_warning(setup, tmp_path, capsys):
     assert "1 video(s) could not be read" in captured.err and "gone.mp4" in captured.err
     assert main(args + ["--wise-ft-alpha", "0.5"]) == 0
     assert "wise-ft(alpha=0.5)" in capsys.readouterr().out
+
+
+def test_eval_tfm_scores_a_mote_checkpoint_separately(setup, eval_world, capsys):
+    import torch
+
+    from weightspace.models.factory import build_clip
+    from weightspace.models.video_clip import VideoCLIP
+
+    root, suite, fts = setup
+    torch.manual_seed(0)
+    model = VideoCLIP(build_clip(eval_world.TINY_CFG), model_cfg=eval_world.TINY_CFG,
+                      temporal={"name": "mote", "layers": 1, "experts": 2, "heads": 2}, templates="single")
+    model.remember_training_classes(["spin", "grow", "shrink"])  # a vocabulary unlike the test's: γ < 1
+    with torch.no_grad():
+        for p in model.temporal_head.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    ckpt = model.save(root / "mote")
+    store = root / "tfm.sqlite"
+    docs = []
+    for extra in ([], ["--tfm"]):
+        out = root / f"tfm{len(extra)}.json"
+        assert main(["eval", str(ckpt.folder), "--suite", str(suite), "--store", str(store), "--out", str(out), *extra]) == 0
+        docs.append(json.loads(out.read_text()))
+    assert docs[0]["suite_hash"] != docs[1]["suite_hash"]  # stored apart: --tfm never answers from a plain score
+    capsys.readouterr()
+    assert main(["eval", str(fts[0]), "--suite", str(suite), "--no-store", "--tfm"]) == 1
+    assert "temporal feature modulation needs a MoTE head (temporal is 'vclip')" in capsys.readouterr().err

@@ -25,7 +25,10 @@ def test_content_hash_follows_list_contents(tmp_path):
     h1 = load_suite(tmp_path / "s.yaml").content_hash()
     assert load_suite(tmp_path / "s.yaml").content_hash() == h1
     (tmp_path / "a.txt").write_text("v.mp4 0\nw.mp4 0\n")
-    assert load_suite(tmp_path / "s.yaml").content_hash() != h1
+    h2 = load_suite(tmp_path / "s.yaml").content_hash()
+    assert h2 != h1
+    tfm = load_suite(tmp_path / "s.yaml").with_tfm()  # MoTE's TFM scores are stored apart
+    assert tfm.model.tfm and tfm.benchmarks[0].model.tfm and tfm.content_hash() != h2
 
 
 def test_env_vars_expand_with_defaults(monkeypatch, tmp_path):
@@ -50,6 +53,9 @@ def test_env_vars_expand_with_defaults(monkeypatch, tmp_path):
     ("name: s\nbenchmarks: [{name: b, protocol: b2n, list: a, classnames: n}]\n", "unknown protocol 'b2n'"),
     ("name: s\nheldout: nope\nbenchmarks: [{name: b, protocol: closed-set, list: a, classnames: n}]\n", "no benchmark 'nope'"),
     ("name: [\n", "invalid YAML"),
+    ("name: s\nmodel: {tfm: 1}\nbenchmarks: [{name: b, protocol: closed-set, list: a, classnames: n}]\n",
+     "tfm: expected true or false"),
+    ("name: s\nbenchmarks: [{name: b, protocol: closed-set, list: a, classnames: n, tfm: true}]\n", "unknown key"),
 ])
 def test_bad_suites_one_line_errors(tmp_path, body, match):
     (tmp_path / "s.yaml").write_text(body)

@@ -4,7 +4,7 @@ from weightspace.errors import ConfigError
 from weightspace.merge.filters import KeyFilter
 
 KEYS = ["visual.proj", "visual.ln_pre.bias", "transformer.resblocks.0.attn.in_proj_weight", "logit_scale",
-        "temporal.step"]
+        "prompt_learner.ctx"]
 
 
 def test_no_patterns_select_everything():

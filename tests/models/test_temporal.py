@@ -11,6 +11,7 @@ from weightspace.models.temporal import (
     frames_none,
     frames_vclip,
     get_temporal,
+    make_temporal,
     neighbour_attention,
 )
 
@@ -45,10 +46,15 @@ def slow_neighbour_attention(attn: nn.MultiheadAttention, x: torch.Tensor, T: in
 
 
 def test_registry():
-    assert set(TEMPORAL) == {"none", "vclip"}
-    assert get_temporal("vclip").frames is frames_vclip
+    assert set(TEMPORAL.names()) == {"none", "vclip", "mote"}
+    assert make_temporal("vclip").config() == "vclip"  # no options: recorded as the bare name
+    assert make_temporal({"name": "mote", "layers": 2}).config()["layers"] == 2
     with pytest.raises(ConfigError, match="unknown temporal module"):
         get_temporal("timesformer")
+    with pytest.raises(ConfigError, match="unknown key 'temporal.depth'"):
+        make_temporal({"name": "mote", "depth": 2})
+    with pytest.raises(ConfigError, match="temporal.experts"):
+        make_temporal({"name": "mote", "experts": 0})
 
 
 def test_neighbour_attention_matches_slow_reference():
@@ -151,6 +157,6 @@ def test_vclip_rejects_custom_blocks():
         vision_cfg={"image_size": 16, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8, "qk_norm": True},
         text_cfg={"context_length": 8, "vocab_size": 49408, "width": 16, "heads": 1, "layers": 1},
     )
-    get_temporal("none").check(clip.visual)
+    make_temporal("none").check(clip.visual)
     with pytest.raises(ConfigError, match="only standard blocks"):
-        get_temporal("vclip").check(clip.visual)
+        make_temporal("vclip").check(clip.visual)

@@ -181,7 +181,7 @@ def test_from_pretrained_bare_file_needs_matching_architecture(make_clip, tiny_c
 def test_bad_video_section_names_the_file(make_clip, tiny_cfg, tmp_path):
     bad = save_checkpoint(tmp_path / "bad", make_clip().state_dict(), model_cfg=tiny_cfg,
                           meta=make_meta(video={"temporal": "timesformer"}))
-    with pytest.raises(ConfigError, match=r"weightspace.json: video.temporal 'timesformer'"):
+    with pytest.raises(ConfigError, match=r"weightspace.json: key 'video.temporal': temporal 'timesformer'"):
         VideoCLIP.from_checkpoint(bad.ref)
     bad = save_checkpoint(tmp_path / "bad2", make_clip().state_dict(), model_cfg=tiny_cfg,
                           meta=make_meta(video={"num_frames": 0}))

@@ -30,3 +30,14 @@ def test_no_weight_decay_on_one_dimensional_parameters():
     decays = {id(p): g["weight_decay"] for g in opt.param_groups for p in g["params"]}
     assert decays[id(net[0].weight)] == 0.05
     assert decays[id(net[0].bias)] == 0.0 and decays[id(net[1].weight)] == 0.0
+
+
+def test_a_temporal_head_gets_its_own_peak_learning_rate():
+    from weightspace.train.optim import set_lr
+
+    net = torch.nn.ModuleDict({"clip": torch.nn.Linear(2, 2), "temporal_head": torch.nn.Linear(2, 2)})
+    opt = build_optimizer(net.named_parameters(), OptimConfig(lr=3.5e-6, head_lr=5e-5))  # MoTE: 5e-5 × 0.07
+    set_lr(opt, 3.5e-6 / 2)  # half-way down the schedule: both halved
+    lrs = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    assert lrs[id(net["clip"].weight)] == pytest.approx(1.75e-6) and lrs[id(net["clip"].bias)] == pytest.approx(1.75e-6)
+    assert lrs[id(net["temporal_head"].weight)] == pytest.approx(2.5e-5)

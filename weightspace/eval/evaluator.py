@@ -109,6 +109,7 @@ class Evaluator:
         else:
             self._model = VideoCLIP.from_checkpoint(ckpt.ref, temporal=temporal).to(self.device).eval()
             self._model_key = key
+        self._model.set_tfm(self.suite.model.tfm, ckpt.ref)
         self._text_digest = text_tower_digest(self._model.clip_state_dict(), (self._model.model_cfg or {}).get("text_cfg"))
         return self._model
 
@@ -367,13 +368,16 @@ def evaluate(
     force: bool = False,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = False,
+    tfm: bool = False,
 ) -> list[EvalResult]:
     """Score each checkpoint on ``suite`` (path, name in recipes/suites, or ``Suite``).
 
     ``store``: None = the default results store, False = none, or a path. ``rho`` mixes frozen-CLIP
     logits (``clip_base``, default: the checkpoint's recorded base); ``wise_ft_alpha`` scores the
-    WiSE-FT weight-space interpolation with ``clip_base`` instead of the checkpoint itself.
+    WiSE-FT weight-space interpolation with ``clip_base`` instead of the checkpoint itself. ``tfm``
+    turns on MoTE's temporal feature modulation (as ``tfm: true`` in the suite).
     """
+    suite = as_suite(suite).with_tfm() if tfm else suite
     ev = Evaluator(suite, store=store, cache_dir=cache_dir, progress=progress)
     try:
         if wise_ft_alpha is not None:

@@ -10,6 +10,7 @@ environment; ``builtin:WORLD/FILE`` points into the built-in world, see ``weight
       num_frames: 8
       views: {temporal: 3, crops: 1} # multi-view test: logits summed over temporal × crops
       aggregate: sum                 # or softmax-mean (MoTE)
+      tfm: false                     # MoTE's temporal feature modulation (models with a MoTE head only)
       batch_size: 16
     video_cache: disk                # decoded test clips: disk | memory | off (huge benchmarks)
     heldout: target                  # benchmark greedy soup and sweeps optimise (default: first)
@@ -43,10 +44,10 @@ from weightspace.yaml_file import read_yaml_mapping
 VIDEO_CACHE_MODES = ("disk", "memory", "off")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SUITE_KEYS = {"name", "description", "model", "video_cache", "heldout", "benchmarks"}
-_MODEL_KEYS = {"temporal", "templates", "num_frames", "views", "aggregate", "batch_size"}
+_MODEL_KEYS = {"temporal", "templates", "num_frames", "views", "aggregate", "batch_size", "tfm"}
 _SPLIT_KEYS = {"name", "list", "classnames", "root", "options"}
 _BENCH_KEYS = {"name", "protocol", "root", "splits", "base", "novel", "in_context", "out_of_context",
-               "list", "classnames", "options"} | (_MODEL_KEYS - {"temporal"})  # one model per checkpoint
+               "list", "classnames", "options"} | (_MODEL_KEYS - {"temporal", "tfm"})  # one model per checkpoint
 
 
 def expand_vars(text: str) -> str:
@@ -68,6 +69,7 @@ class ModelDefaults:
     spatial_crops: int = 1
     aggregate: str = "sum"
     batch_size: int = 16
+    tfm: bool = False
 
     @property
     def views(self) -> int:
@@ -139,7 +141,8 @@ class Suite:
         if self._hash is None:
             h = hashlib.sha256()
             for b in self.benchmarks:
-                h.update(json.dumps([b.name, b.protocol, b.model.__dict__], sort_keys=True, default=list).encode())
+                model = {k: v for k, v in b.model.__dict__.items() if k != "tfm" or v}  # old suites keep their hash
+                h.update(json.dumps([b.name, b.protocol, model], sort_keys=True, default=list).encode())
                 for s in b.splits:
                     lst, names, _ = s.paths()
                     h.update(json.dumps([s.name, s.root, s.options], default=list).encode())
@@ -147,6 +150,11 @@ class Suite:
                         h.update(hashlib.sha256(p.read_bytes()).digest())
             self._hash = h.hexdigest()
         return self._hash
+
+    def with_tfm(self) -> "Suite":
+        """This suite with temporal feature modulation on (``weightspace eval --tfm``)."""
+        return replace(self, model=replace(self.model, tfm=True), _hash=None,
+                       benchmarks=[replace(b, model=replace(b.model, tfm=True)) for b in self.benchmarks])
 
     def with_benchmarks(self, names: list[str]) -> "Suite":
         """A sub-suite (e.g. only the held-out benchmark for greedy soup)."""
@@ -203,6 +211,10 @@ def _model_defaults(cfg: dict, parent: ModelDefaults, where: str) -> ModelDefaul
             raise ConfigError(f"{where}.views: expected {{temporal: N, crops: M}}")
         out = replace(out, temporal_views=_positive_int(v.get("temporal", 1), f"{where}.views.temporal"),
                       spatial_crops=_positive_int(v.get("crops", 1), f"{where}.views.crops"))
+    if "tfm" in cfg:
+        if not isinstance(cfg["tfm"], bool):
+            raise ConfigError(f"{where}.tfm: expected true or false, got {cfg['tfm']!r}")
+        out = replace(out, tfm=cfg["tfm"])
     if "aggregate" in cfg:
         if cfg["aggregate"] not in AGGREGATIONS:
             raise ConfigError(f"{where}.aggregate: expected one of {', '.join(AGGREGATIONS)}")

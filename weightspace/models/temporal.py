@@ -1,7 +1,8 @@
 """Temporal modules: how a CLIP image tower turns a clip of T frames into T frame embeddings.
 
-Registered by name in ``TEMPORAL``; none of them adds parameters, so a video model's state dict is
-always exactly its CLIP's (and stays mergeable with raw CLIP):
+A temporal module is a registered component (``TEMPORAL``; options declared once in its ``Params``).
+It gives the per-frame CLIP embeddings and may own a video head (``build_head``), whose weights are
+saved beside open_clip's in the checkpoint (``temporal.*`` keys, see ``weightspace.checkpoint``):
 
 - ``none``: every frame through the stock visual tower on its own (frozen-CLIP / ViFi-CLIP baseline);
   this is open_clip's own ``visual(x)`` call, so features equal ``encode_image`` bit for bit.
@@ -10,12 +11,12 @@ always exactly its CLIP's (and stays mergeable with raw CLIP):
   values of frames t-1, t and t+1. As in the original, the neighbour keys/values are taken *after* the
   in-projection and are zero at clip edges, so at the first/last frame the N padded keys still take
   softmax weight (score 0) and add nothing to the output. Hence ``vclip`` with T=1 is *not* plain CLIP.
+- ``mote``: per-frame CLIP features, then MoTE's mixture of temporal experts head (``models/mote.py``).
+
+A module is given as its name (``vclip``) or a mapping with ``name`` plus options (``{name: mote, layers: 4}``).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +24,8 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from weightspace.errors import ConfigError
+from weightspace.options import shorten
+from weightspace.train.registry import Pluggable, Registry
 
 
 def frames_none(visual: nn.Module, video: torch.Tensor) -> torch.Tensor:
@@ -89,21 +92,69 @@ def check_vclip(visual: nn.Module) -> None:
             raise ConfigError(f"temporal 'vclip': visual block {i} has separate q/k/v projections")
 
 
-@dataclass(frozen=True)
-class TemporalModule:
-    name: str
-    frames: Callable[[nn.Module, torch.Tensor], torch.Tensor]  # (visual, [B,T,3,H,W]) -> [B,T,D] unnormalised
-    check: Callable[[nn.Module], None]
+class Temporal(Pluggable):
+    """A temporal module: ``frames`` ([B,T,3,H,W] -> [B,T,D] unnormalised), ``check``, and an optional head."""
+
+    def frames(self, visual: nn.Module, video: torch.Tensor) -> torch.Tensor:
+        return frames_none(visual, video)
+
+    def check(self, visual: nn.Module) -> None:
+        pass
+
+    def build_head(self, clip_model: nn.Module, model_cfg: dict) -> nn.Module | None:
+        """The trainable video head over the frame embeddings (None: the module has no weights)."""
+        return None
+
+    def config(self) -> str | dict:
+        """What ``weightspace.json`` records: the bare name, or name + every option."""
+        params = self.params.model_dump()
+        return {"name": self.name, **params} if params else self.name
 
 
-TEMPORAL: dict[str, TemporalModule] = {
-    "none": TemporalModule("none", frames_none, lambda visual: None),
-    "vclip": TemporalModule("vclip", frames_vclip, check_vclip),
-}
+TEMPORAL: Registry[Temporal] = Registry("temporal module")
 
 
-def get_temporal(name: str) -> TemporalModule:
+@TEMPORAL.register
+class NoTemporal(Temporal):
+    name = "none"
+    reference = "frozen CLIP / ViFi-CLIP: each frame through open_clip's visual tower"
+
+
+@TEMPORAL.register
+class VCLIP(Temporal):
+    name = "vclip"
+    reference = "Open-VCLIP expand_temporal_view: frame t attends to t-1, t, t+1 in every ViT block (ICML'23)"
+
+    def frames(self, visual, video):
+        return frames_vclip(visual, video)
+
+    def check(self, visual):
+        check_vclip(visual)
+
+
+def get_temporal(name: str) -> type[Temporal]:
     try:
-        return TEMPORAL[name]
-    except KeyError:
-        raise ConfigError(f"temporal {name!r}: unknown temporal module (choose from {', '.join(TEMPORAL)})") from None
+        return TEMPORAL.get(name)
+    except ConfigError:
+        raise ConfigError(f"temporal {name!r}: unknown temporal module (choose from {', '.join(TEMPORAL.names())})") from None
+
+
+def make_temporal(spec: "str | dict | Temporal", source: str | None = None, key: str = "temporal") -> Temporal:
+    """A temporal module from its name or ``{name, **options}`` (options checked, defaults filled in)."""
+    if isinstance(spec, Temporal):
+        return spec
+    where = f"{source}: " if source else ""
+    if isinstance(spec, str):
+        name, given = spec, {}
+    elif isinstance(spec, dict) and isinstance(spec.get("name"), str):
+        name, given = spec["name"], {k: v for k, v in spec.items() if k != "name"}
+    else:
+        raise ConfigError(f"{where}key {key!r}: expected a temporal module name or a mapping with 'name', got {shorten(spec)}")
+    try:
+        cls = get_temporal(name)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}key {key!r}: {exc}") from None
+    return cls(cls.check_params(given, key, source))
+
+
+from weightspace.models import mote  # noqa: E402,F401  (registers ``mote``)

@@ -1,11 +1,17 @@
 """``VideoCLIP``: an open_clip CLIP used as a video classifier over class names.
 
 Video side: frames [B,T,3,H,W] go through the image tower with a temporal module (``temporal.py``:
-``none`` or ``vclip``), giving per-frame L2-normalised embeddings ``frame_features`` [B,T,D].
-Classification follows Open-VCLIP (seed_methods.md §1.1): per-frame logits
-``exp(logit_scale) * f_t . W^T`` averaged over frames, which equals the logits of the *mean* of the
-normalised frame features (not renormalised). ``video_features`` is that mean L2-normalised, for
-retrieval and caches; it ranks classes identically.
+``none``, ``vclip`` or ``mote``), giving per-frame embeddings ``frame_features`` [B,T,D].
+Classification follows Open-VCLIP: per-frame logits ``exp(logit_scale) * f_t . W^T`` averaged over
+frames, i.e. the logits of the *mean* frame feature. Without a head each f_t is L2-normalised (the mean
+is not renormalised). With a video head (MoTE) the head's frames y_t are divided by the norm of their
+mean, so the same formula gives MoTE's logits of the normalised mean. ``video_features`` is the mean
+L2-normalised, for retrieval and caches; it ranks classes identically.
+
+A head's weights are the submodule ``temporal_head``; in checkpoints its keys are ``temporal.*``
+(``head_state_dict``), stored beside open_clip's file. Temporal feature modulation (``tfm``, MoTE,
+evaluation only): ``encode_frames`` then returns [B,T,2,D] (CLIP frames and head output), and
+``logits`` combines them with the test classes, because the gate depends on them.
 
 Text side: class features W [C,D] are the per-template normalised text embeddings averaged over
 templates and renormalised. The text tower is frozen by default and then W is cached per
@@ -13,8 +19,7 @@ templates and renormalised. The text tower is frozen by default and then W is ca
 text tower (FROSTER-style) it is recomputed, with gradients, whenever ``forward`` gets class names.
 
 Everything a training step needs comes out of one ``forward`` call, so DDP sees every used
-parameter (ecosystem.md §6). The module has no parameters besides the CLIP's: its state dict is
-the CLIP's under the prefix ``model.``, which ``checkpoint.normalize_key`` strips.
+parameter. The CLIP's state dict is under the prefix ``model.``, which ``checkpoint.normalize_key`` strips.
 """
 
 from __future__ import annotations
@@ -27,13 +32,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from weightspace.checkpoint import META_NAME, Checkpoint, key_tag, make_meta, normalize_key, open_checkpoint, save_checkpoint
-from weightspace.errors import ConfigError
+from weightspace.checkpoint import (
+    HEAD_PREFIX, META_NAME, Checkpoint, key_tag, make_meta, normalize_key, open_checkpoint, save_checkpoint,
+)
+from weightspace.errors import CheckpointError, ConfigError
 from weightspace.models.factory import load_clip, load_state_into, preprocess_config, tokenizer_for
 from weightspace.models.prompts import format_prompts, resolve_templates, template_spec
-from weightspace.models.temporal import get_temporal
+from weightspace.models.temporal import Temporal, make_temporal
 
 DEFAULT_TEMPORAL = "vclip"
+HEAD_MODULE = "temporal_head"  # the attribute holding a temporal module's weights (the optimiser's head groups)
 DEFAULT_TEMPLATES = "kinetics"
 PROMPTS_PER_BATCH = 512  # bounds text-tower activation memory when encoding many classes x templates
 
@@ -44,7 +52,7 @@ class VideoCLIP(nn.Module):
         clip_model: nn.Module,
         *,
         model_cfg: dict,
-        temporal: str = DEFAULT_TEMPORAL,
+        temporal: str | dict | Temporal = DEFAULT_TEMPORAL,
         freeze_text: bool = True,
         train_logit_scale: bool = True,
         templates: str | Sequence[str] = DEFAULT_TEMPLATES,
@@ -55,9 +63,11 @@ class VideoCLIP(nn.Module):
     ):
         super().__init__()
         self.model = clip_model
-        self._temporal = get_temporal(temporal)
+        self._temporal = make_temporal(temporal)
         self._temporal.check(clip_model.visual)
         self.model_cfg = copy.deepcopy(model_cfg)  # the open_clip architecture, saved with the weights
+        self.temporal_head = self._temporal.build_head(clip_model, self.model_cfg)
+        self.tfm = False  # temporal feature modulation at evaluation (MoTE)
         self.preprocess_cfg = preprocess_config(
             model_cfg, preprocess_cfg or getattr(clip_model.visual, "preprocess_cfg", None)
         )
@@ -95,7 +105,7 @@ class VideoCLIP(nn.Module):
             settings["temporal"] = temporal
         settings.update(kwargs)
         folder = ckpt.folder if ckpt is not None else None
-        return cls(
+        model = cls(
             loaded.model,
             model_cfg=loaded.model_cfg,
             preprocess_cfg=loaded.preprocess_cfg,
@@ -104,6 +114,11 @@ class VideoCLIP(nn.Module):
             tokenizer=tokenizer_for(loaded.model_cfg, folder),
             **settings,
         )
+        if ckpt is not None:
+            saved = make_temporal(video.get("temporal", DEFAULT_TEMPORAL))
+            # a checkpoint saved with this head must carry it; a fresh head (MoTE on plain CLIP) starts from its init
+            model.load_head_state(ckpt, required=model.has_head and saved.config() == model._temporal.config())
+        return model
 
     @classmethod
     def from_checkpoint(cls, ref: str | os.PathLike, **overrides) -> "VideoCLIP":
@@ -123,9 +138,13 @@ class VideoCLIP(nn.Module):
     def image_size(self) -> int | tuple[int, int]:
         return self.preprocess_cfg["size"]
 
+    @property
+    def has_head(self) -> bool:
+        return self.temporal_head is not None
+
     def video_config(self) -> dict:
         """The ``weightspace.json`` "video" section describing this model."""
-        cfg = {"temporal": self.temporal, "templates": template_spec(self.templates)}
+        cfg = {"temporal": self._temporal.config(), "templates": template_spec(self.templates)}
         if self.num_frames is not None:
             cfg["num_frames"] = self.num_frames
         return cfg
@@ -153,15 +172,69 @@ class VideoCLIP(nn.Module):
         """The CLIP weights under open_clip's key names (what ``save_checkpoint``/``load_clip`` use)."""
         return self.model.state_dict()
 
+    def head_state_dict(self) -> dict[str, torch.Tensor]:
+        """The temporal head's weights under ``temporal.*`` keys (empty without a head)."""
+        if self.temporal_head is None:
+            return {}
+        return {HEAD_PREFIX + k: v for k, v in self.temporal_head.state_dict().items()}
+
+    def checkpoint_state_dict(self) -> dict[str, torch.Tensor]:
+        """Everything a checkpoint of this model holds: the CLIP's keys and the head's ``temporal.*`` keys."""
+        return {**self.clip_state_dict(), **self.head_state_dict()}
+
     def load_clip_state(self, state: dict[str, torch.Tensor] | Checkpoint | str | os.PathLike) -> None:
-        """Replace the CLIP weights in place (e.g. with a merge) from a state dict or a checkpoint reference."""
+        """Replace the weights in place (e.g. with a merge): the CLIP's, and the head's when this model has one.
+
+        A checkpoint must carry this model's head; a state dict may hold the CLIP's keys only.
+        """
         if isinstance(state, dict):
             label, tensors = "state dict", {normalize_key(k): v for k, v in state.items()}
         else:
             ckpt = state if isinstance(state, Checkpoint) else open_checkpoint(state)
             label, tensors = ckpt.ref, ckpt.state_dict()
         load_state_into(self.model, tensors, label)
+        self.load_head_state(tensors, label, required=self.has_head and not isinstance(state, dict))
         self.clear_text_cache()
+
+    def load_head_state(self, state: dict[str, torch.Tensor] | Checkpoint, label: str = "state dict", *,
+                        required: bool) -> None:
+        """Load the ``temporal.*`` keys strictly: a missing or unknown head key is an error naming it.
+
+        Without head keys in ``state`` nothing happens unless ``required``.
+        """
+        if isinstance(state, Checkpoint):
+            src = state.source()
+            label, state = state.ref, {k: src.read(k) for k in src.keys() if key_tag(k) == "temporal"}
+        given = {k[len(HEAD_PREFIX):]: v for k, v in state.items() if key_tag(k) == "temporal"}
+        if not given and not required:
+            return
+        if self.temporal_head is None:
+            raise CheckpointError(f"{label}: unknown key {HEAD_PREFIX + next(iter(given))!r} "
+                                  f"(temporal {self.temporal!r} has no head)")
+        own = self.temporal_head.state_dict()
+        for k in own:
+            if k not in given:
+                raise CheckpointError(f"{label}: missing temporal head key {HEAD_PREFIX + k!r}")
+        for k, v in given.items():
+            if k not in own:
+                raise CheckpointError(f"{label}: unknown temporal head key {HEAD_PREFIX + k!r}")
+            if k == "train_class_features":  # its size is the training vocabulary's
+                self.temporal_head.train_class_features = v.to(own[k])
+            elif tuple(v.shape) != tuple(own[k].shape):
+                raise CheckpointError(f"{label}: key {HEAD_PREFIX + k!r} has shape {list(v.shape)}, "
+                                      f"the head expects {list(own[k].shape)}")
+        self.temporal_head.load_state_dict(given, strict=True)
+
+    def set_tfm(self, on: bool, label: str = "model") -> None:
+        """Temporal feature modulation on or off (evaluation; needs a head with a ``gate``, i.e. MoTE)."""
+        if on and not hasattr(self.temporal_head, "gate"):
+            raise ConfigError(f"{label}: temporal feature modulation needs a MoTE head (temporal is {self.temporal!r})")
+        self.tfm = on
+
+    def remember_training_classes(self, classnames: Sequence[str]) -> None:
+        """Store the training vocabulary's class features in the head (MoTE's TFM compares test classes to them)."""
+        if self.temporal_head is not None and hasattr(self.temporal_head, "train_class_features"):
+            self.temporal_head.train_class_features = self.text_features(classnames).detach().clone()
 
     def save(
         self,
@@ -171,10 +244,10 @@ class VideoCLIP(nn.Module):
         provenance: dict | None = None,
         overwrite: bool = False,
     ) -> Checkpoint:
-        """Save as a weightspace checkpoint folder (CLIP weights + config + "video" section)."""
+        """Save as a weightspace checkpoint folder (CLIP weights, head weights, config, "video" section)."""
         meta = make_meta(video=self.video_config(), base=base, provenance=provenance)
         return save_checkpoint(
-            out, self.clip_state_dict(), model_cfg=self.model_cfg, preprocess_cfg=self.preprocess_cfg,
+            out, self.checkpoint_state_dict(), model_cfg=self.model_cfg, preprocess_cfg=self.preprocess_cfg,
             meta=meta, overwrite=overwrite,
         )
 
@@ -183,16 +256,40 @@ class VideoCLIP(nn.Module):
         return super()._apply(fn, *args, **kwargs)
 
     # ---- video --------------------------------------------------------------------------------
-    def encode_frames(self, video: torch.Tensor, normalize: bool = True) -> torch.Tensor:
-        """[B,T,3,H,W] -> [B,T,D] per-frame embeddings (L2-normalised unless ``normalize=False``)."""
+    def clip_frames(self, video: torch.Tensor) -> torch.Tensor:
+        """[B,T,3,H,W] -> [B,T,D] unnormalised frame embeddings of the image tower (before any head)."""
         if video.dim() != 5:
             raise ValueError(f"video: expected a [B,T,3,H,W] tensor, got shape {list(video.shape)}")
-        feats = self._temporal.frames(self.model.visual, video)
-        return F.normalize(feats, dim=-1) if normalize else feats
+        return self._temporal.frames(self.model.visual, video)
+
+    def head_frames(self, clip_frames: torch.Tensor, routes=None, normalize: bool = True) -> torch.Tensor:
+        """y = x + H(x) [B,T,D] from raw CLIP frames; normalised by the norm of its mean over T (see module doc)."""
+        y = clip_frames + self.temporal_head(clip_frames, routes)
+        return normalize_clip(y) if normalize else y
+
+    def encode_frames(self, video: torch.Tensor, normalize: bool = True) -> torch.Tensor:
+        """[B,T,3,H,W] -> [B,T,D] per-frame embeddings (normalised unless ``normalize=False``).
+
+        With ``tfm`` on a head in evaluation mode: [B,T,2,D], the raw CLIP frames and the head's output.
+        """
+        feats = self.clip_frames(video)
+        if self.temporal_head is None:
+            return F.normalize(feats, dim=-1) if normalize else feats
+        if self.tfm and not self.training:
+            return torch.stack([feats, self.temporal_head(feats)], dim=2)
+        return self.head_frames(feats, normalize=normalize)
+
+    def modulate(self, frame_features: torch.Tensor, class_features: torch.Tensor) -> torch.Tensor:
+        """[B,T,2,D] (CLIP frames x, head output H) -> y = x + γ·H normalised as a clip (MoTE §3.4 TFM)."""
+        x, h = frame_features.unbind(dim=2)
+        gamma = self.temporal_head.gate(x, class_features).to(h.dtype)
+        return normalize_clip(x + gamma[:, None, None] * h)
 
     @staticmethod
     def pool_frames(frame_features: torch.Tensor) -> torch.Tensor:
-        """[B,T,D] normalised frame features -> [B,D] normalised video features."""
+        """[B,T,D] frame features (from ``encode_frames``) -> [B,D] normalised video features."""
+        if frame_features.dim() != 3:
+            raise ValueError("pool_frames: temporal feature modulation needs the class features (use logits)")
         if frame_features.shape[1] == 1:
             return frame_features[:, 0]  # already unit norm: keep open_clip's features bit for bit
         return F.normalize(frame_features.mean(dim=1), dim=-1)
@@ -243,8 +340,13 @@ class VideoCLIP(nn.Module):
 
     # ---- the one training/eval call -----------------------------------------------------------
     def logits(self, frame_features: torch.Tensor, class_features: torch.Tensor) -> torch.Tensor:
-        """Open-VCLIP logits: per-frame cosine logits averaged over frames ([B,T,D], [C,D] -> [B,C])."""
+        """Open-VCLIP logits: per-frame logits averaged over frames ([B,T,D], [C,D] -> [B,C]).
+
+        [B,T,2,D] features (``tfm``) are first modulated against these class features.
+        """
         class_features = class_features.to(frame_features.dtype)
+        if frame_features.dim() == 4:
+            frame_features = self.modulate(frame_features, class_features)
         logits = self.model.logit_scale.exp() * frame_features.mean(dim=1) @ class_features.t()
         bias = getattr(self.model, "logit_bias", None)
         return logits + bias if bias is not None else logits
@@ -258,22 +360,34 @@ class VideoCLIP(nn.Module):
     ) -> dict[str, torch.Tensor]:
         """Logits and features for a batch of clips against class features (given, or from ``classnames``).
 
-        Returns ``logits`` [B,C] (scaled by exp(logit_scale)), ``video_features`` [B,D], ``frame_features``
-        [B,T,D] (both L2-normalised), ``class_features`` [C,D] and ``logit_scale`` (= exp(logit_scale)).
+        Returns ``logits`` [B,C] (scaled by exp(logit_scale)), ``video_features`` [B,D] (L2-normalised),
+        ``frame_features`` [B,T,D] (see ``encode_frames``), ``class_features`` [C,D] and ``logit_scale``
+        (= exp(logit_scale)); with a head also ``clip_frames`` [B,T,D], the raw image-tower frames.
         With a trainable text tower pass ``classnames`` so the text tower is part of this call (DDP).
         """
         if class_features is None:
             if classnames is None:
                 raise ValueError("forward: give class_features or classnames")
             class_features = self.text_features(classnames, templates)
-        frame_features = self.encode_frames(video)
+        out = {}
+        if self.temporal_head is None:
+            frame_features = self.encode_frames(video)
+        else:
+            out["clip_frames"] = clip = self.clip_frames(video)
+            frame_features = self.head_frames(clip)
         return {
             "logits": self.logits(frame_features, class_features),
             "video_features": self.pool_frames(frame_features),
             "frame_features": frame_features,
             "class_features": class_features,
             "logit_scale": self.model.logit_scale.exp(),
+            **out,
         }
+
+
+def normalize_clip(frames: torch.Tensor) -> torch.Tensor:
+    """[B,T,D] frames divided by the norm of their mean: their mean is the L2-normalised video feature."""
+    return frames / frames.mean(dim=1, keepdim=True).norm(dim=-1, keepdim=True)
 
 
 def _video_section(ckpt: Checkpoint) -> dict:
@@ -282,9 +396,9 @@ def _video_section(ckpt: Checkpoint) -> dict:
     where = ckpt.folder / META_NAME if ckpt.folder is not None else ckpt.weights
     if not isinstance(video, dict):
         raise ConfigError(f"{where}: 'video' must be a JSON object")
+    if "temporal" in video:
+        make_temporal(video["temporal"], str(where), key="video.temporal")
     try:
-        if "temporal" in video:
-            get_temporal(str(video["temporal"]))
         if "templates" in video:
             resolve_templates(video["templates"])
     except ConfigError as exc:

@@ -38,7 +38,7 @@ class ModelConfig:
     init: str = "builtin:tiny-clip"  # checkpoint ref, open_clip name (+ pretrained) or builtin:tiny-clip
     pretrained: str | None = None  # open_clip tag or weights file when ``init`` is an architecture name
     model_name: str | None = None  # architecture for bare weight files without open_clip_config.json
-    temporal: str = "vclip"
+    temporal: str | dict = "vclip"  # a temporal module's name, or {name, **options} (weightspace.models.temporal)
     freeze_text: bool = True
     train_logit_scale: bool = True
     templates: str | list[str] = "single"  # prompt templates for training class features
@@ -71,6 +71,7 @@ class OptimConfig:
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     eps: float = 1e-8
     grad_clip: float | None = 1.0  # global L2 norm; None disables
+    head_lr: float | None = None  # the temporal head's peak lr (MoTE: 5e-5, CLIP at lr = 5e-5 × 0.07); None: lr
 
 
 @dataclass
@@ -267,6 +268,9 @@ def validate(cfg: TrainConfig) -> TrainConfig:
             raise ConfigError(f"{w}key {key!r}: must be >= 0, got {v}")
     if cfg.optim.lr <= 0:
         raise ConfigError(f"{w}key 'optim.lr': must be > 0")
+    if cfg.optim.head_lr is not None and cfg.optim.head_lr <= 0:
+        raise ConfigError(f"{w}key 'optim.head_lr': must be > 0")
+    cfg.model.temporal = _temporal_config(cfg.model.temporal, cfg.source)
     if cfg.optim.warmup_epochs < 0 or cfg.optim.warmup_epochs > cfg.epochs:
         raise ConfigError(f"{w}key 'optim.warmup_epochs': must be in [0, epochs={cfg.epochs}]")
     if len(cfg.optim.betas) != 2 or not all(0 <= b < 1 for b in cfg.optim.betas):
@@ -307,6 +311,12 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         reg.params = _lookup(get_regulariser, reg.name, f"regularisers.{i}.name", w).check_params(
             reg.params, f"regularisers.{i}", cfg.source)
     return cfg
+
+
+def _temporal_config(spec, source: str | None):
+    from weightspace.models.temporal import make_temporal
+
+    return make_temporal(spec, source, key="model.temporal").config()  # options checked, defaults filled in
 
 
 def _lookup(get, name: str, key: str, where: str):

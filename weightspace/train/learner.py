@@ -60,6 +60,7 @@ class Learner:
         self.optimizer: "torch.optim.Optimizer | None" = None  # set by the trainer (meta's virtual step reads it)
         self.grad_clip: float | None = None  # the trainer's clipping norm, applied to every gradient it steps on
         self.prompt_sets: list[list[str]] | None = None  # the class prompts of the last forward, if a regulariser chose them
+        self.video.remember_training_classes(self.classnames)  # MoTE's TFM compares test classes to these
 
     def no_sync(self):
         """Under DDP, backward passes in this context keep gradients local (all-reduced by the next synced one)."""

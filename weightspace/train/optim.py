@@ -1,7 +1,9 @@
 """AdamW with Open-VCLIP's parameter groups, the per-step learning-rate schedule, clipping, virtual steps.
 
 Weight decay is not applied to 1-D parameters (biases, norms, logit_scale, embeddings' class token)
-as in Open-VCLIP's recipe (seed_methods §2.4). The schedule is a pure function of the optimiser step:
+as in Open-VCLIP's recipe (seed_methods §2.4). A temporal head (MoTE) may have its own peak
+learning rate (``optim.head_lr``): its groups carry ``lr_scale`` = head_lr / lr, and the schedule scales
+every group alike (MoTE: head 5e-5, CLIP tower 5e-5 × 0.07). The schedule is a pure function of the optimiser step:
 linear warm-up from ``warmup_start_lr`` to ``lr``, then half-cosine down to ``final_lr`` (SlowFast's
 cosine-with-warm-up). Being a function of the step, resuming needs only the step count.
 
@@ -22,12 +24,16 @@ from weightspace.train.config import OptimConfig
 
 
 def build_optimizer(named_params: Iterable[tuple[str, nn.Parameter]], cfg: OptimConfig) -> torch.optim.AdamW:
-    decay, no_decay = [], []
-    for _, p in named_params:
+    from weightspace.models.video_clip import HEAD_MODULE
+
+    head_scale = 1.0 if cfg.head_lr is None else cfg.head_lr / cfg.lr
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, p in named_params:
         if p.requires_grad:
-            (no_decay if p.ndim <= 1 else decay).append(p)
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    groups = [g for g in groups if g["params"]]
+            groups.setdefault((HEAD_MODULE in name.split("."), p.ndim <= 1), []).append(p)
+    groups = [{"params": ps, "weight_decay": 0.0 if no_decay else cfg.weight_decay,
+               "lr_scale": head_scale if head else 1.0}
+              for (head, no_decay), ps in sorted(groups.items())]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps)
 
 
@@ -85,4 +91,4 @@ def lr_at(step: int, total_steps: int, warmup_steps: int, cfg: OptimConfig) -> f
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_scale", 1.0)

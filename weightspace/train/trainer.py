@@ -2,7 +2,7 @@
 
 Output folder (rank 0 writes; every write atomic)::
 
-    OUTPUT/snapshots/epoch_001/ ...   a weightspace checkpoint after every epoch (CLIP weights only)
+    OUTPUT/snapshots/epoch_001/ ...   a weightspace checkpoint after every epoch (CLIP weights + temporal head)
     OUTPUT/gwa/                       online Gaussian weight average of the snapshots (Open-MeDe Eq. 13)
     OUTPUT/metrics.jsonl              one JSON object per logged step ("kind": "step") and per epoch ("epoch")
     OUTPUT/loss_curve.png             loss per step and per epoch, learning rate
@@ -193,7 +193,8 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             # a pass whose loss ignores the heads (IWO's interpolated CE) leaves their parameters without gradient
-            unused = bool(heads) and any(r.has_extra_pass for r in self.regularisers)
+            # and MoTE's routing runs one expert per block
+            unused = (bool(heads) and any(r.has_extra_pass for r in self.regularisers)) or video.has_head
             self.learner.net = DDP(
                 self.module, device_ids=[device.index] if device.type == "cuda" else None,
                 find_unused_parameters=unused,
@@ -380,7 +381,7 @@ class Trainer:
                 if state:
                     self._truncate_metrics()
                 elif self.gwa is not None and cfg.gwa.include_base:
-                    self.gwa.add(0, self.video.clip_state_dict())
+                    self.gwa.add(0, self.video.checkpoint_state_dict())
             final = self._loop(ctx, start_epoch, start_step, state)
             return self._result(resumed, final)
         finally:
@@ -430,7 +431,7 @@ class Trainer:
                 final_loss = self.epoch_loss_sum / max(1, self.epoch_loss_count)
                 self._end_epoch(ctx, epoch + 1, final_loss)
             if ctx.is_main and self.gwa is not None:
-                like = self.video.clip_state_dict()
+                like = self.video.checkpoint_state_dict()
                 self._save_snapshot(self.output / GWA_DIR, self.gwa.result(like), self._provenance(
                     kind="train-gwa", method="gwa", epochs=self.gwa.seen, mu=cfg.gwa.mu, sigma=cfg.gwa.sigma,
                     include_base=cfg.gwa.include_base, first_epoch=cfg.gwa.first_epoch,
@@ -461,7 +462,7 @@ class Trainer:
 
     def _end_epoch(self, ctx: DistContext, epoch: int, loss: float) -> None:
         if ctx.is_main:
-            weights = self.video.clip_state_dict()
+            weights = self.video.checkpoint_state_dict()
             self._save_snapshot(snapshot_dir(self.output, epoch), weights, self._provenance(epoch=epoch))
             if self.gwa is not None and epoch >= self.cfg.gwa.first_epoch:
                 self.gwa.add(epoch, weights)

@@ -6,7 +6,7 @@ from ..fakes import QuadraticLearner
 
 
 def test_registry():
-    assert available_regularisers() == ["iwo", "rfd"]
+    assert available_regularisers() == ["iwo", "rfd", "wmr"]
 
 
 def test_interpolated_gradient_by_hand():

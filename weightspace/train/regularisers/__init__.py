@@ -1,7 +1,7 @@
-"""Training regularisers, by name: ``iwo`` (Open-VCLIP) and ``rfd`` (FROSTER), the baselines."""
+"""Training regularisers, by name: ``iwo`` (Open-VCLIP), ``rfd`` (FROSTER), ``wmr`` (MoTE)."""
 
 from weightspace.train.regularisers.base import REGULARISERS, Regulariser
-from weightspace.train.regularisers import iwo, rfd  # noqa: F401,E402  (each registers itself)
+from weightspace.train.regularisers import iwo, rfd, wmr  # noqa: F401,E402  (each registers itself)
 
 
 def get_regulariser(name: str) -> type[Regulariser]:
