@@ -32,8 +32,14 @@ def test_three_point_sweep_shares_caches_and_resumes(world, ckpts, tmp_path, mon
     doc = json.loads(res.summary.read_text())
     assert [p["value"] for p in doc["points"]] == [0.0, 0.5, 1.0] and doc["objective"] == "target"
     assert doc["best"] == max(res.points, key=lambda p: p.result.score("target")).value
-    # λ = 0 is the base itself (task arithmetic adds nothing)
-    assert res.points[0].result.rows == ev.evaluate(base, record=False).rows
+    # points scored in memory score exactly as the same merge written to disk and read back
+    from weightspace.merge import merge
+
+    for p in res.points:
+        if p.checkpoint is None:
+            disk = merge("task-arith", [str(f) for f in fts[:2]], base=str(base), out=tmp_path / f"disk{p.value:g}",
+                         params={"lambda": p.value}, progress=False)
+            assert p.result.rows == ev.evaluate(disk, force=True, record=False).rows
     # rerun: every point is already merged and scored
     import weightspace.merge
 

@@ -97,18 +97,21 @@ class Evaluator:
         self.model_batches = 0  # forward passes of scored models (tests check that stored results cost none)
 
     # ---- models -----------------------------------------------------------------------------------
-    def _load(self, ckpt: Checkpoint) -> "VideoCLIP":
-        """Load into the current model when the architecture matches (a sweep builds one model)."""
+    def _load(self, ckpt: Checkpoint, state: dict | None = None) -> "VideoCLIP":
+        """``ckpt``'s model (or its architecture with ``state``'s weights), loaded into the current model
+        when the architecture matches (a sweep builds one model)."""
         from weightspace.models.video_clip import VideoCLIP
 
         video = ckpt.meta.get("video") if isinstance(ckpt.meta.get("video"), dict) else {}
         temporal = video.get("temporal") or self.suite.model.temporal
         key = json.dumps([ckpt.model_cfg, ckpt.preprocess_cfg, temporal], sort_keys=True)
         if self._model is not None and ckpt.model_cfg is not None and key == self._model_key:
-            self._model.load_clip_state(ckpt)
+            self._model.load_clip_state(state if state is not None else ckpt)
         else:
             self._model = VideoCLIP.from_checkpoint(ckpt.ref, temporal=temporal).to(self.device).eval()
             self._model_key = key
+            if state is not None:
+                self._model.load_clip_state(state)
         self._text_digest = text_tower_digest(self._model.clip_state_dict(), (self._model.model_cfg or {}).get("text_cfg"))
         return self._model
 
@@ -281,9 +284,21 @@ class Evaluator:
         ``label`` names it in the store (e.g. for temporary merges); ``record=False`` keeps the
         result out of the store (greedy-soup trials).
         """
-        t0 = time.perf_counter()
         ckpt = open_checkpoint(ref)
-        sha = ckpt.sha256()
+        info = checkpoint_info(ckpt)
+        return self._evaluate(ckpt, None, ckpt.sha256(), label or ckpt.ref, {**info, "name": label or info["name"]},
+                              rho=rho, clip_base=clip_base, force=force, record=record)
+
+    def evaluate_weights(self, state: dict[str, "torch.Tensor"], *, like: Checkpoint, sha256: str, label: str,
+                         info: dict, rho: float | None = None, clip_base: str | None = None, force: bool = False,
+                         record: bool = True) -> EvalResult:
+        """Score weights held in memory (a sweep point, never written) with ``like``'s architecture and video
+        settings; ``sha256`` identifies the weights in the store, ``info`` is their leaderboard provenance."""
+        return self._evaluate(like, state, sha256, label, info, rho=rho, clip_base=clip_base, force=force, record=record)
+
+    def _evaluate(self, ckpt: Checkpoint, state: dict | None, sha: str, label: str, info: dict, *,
+                  rho: float | None, clip_base: str | None, force: bool, record: bool) -> EvalResult:
+        t0 = time.perf_counter()
         clip_ref, clip_sha = None, None
         if rho:
             clip_ref = clip_base or _recorded_base(ckpt)
@@ -296,7 +311,7 @@ class Evaluator:
             hit = self.store.lookup(sha, suite_hash, variant)
             if hit is not None:
                 return hit
-        model = self._load(ckpt)
+        model = self._load(ckpt, state)
         feats: dict = {}  # this model's frame features by (sampling, video path)
         rows: list[Row] = []
         failures: list[str] = []
@@ -320,10 +335,7 @@ class Evaluator:
                 rows += [Row(bench.protocol, bench.name, split.name, "top1", acc[1], n_ok, missing),
                          Row(bench.protocol, bench.name, split.name, "top5", acc[5], n_ok, missing)]
             rows += [Row(bench.protocol, bench.name, s, m, v) for s, m, v in get_protocol(bench.protocol).summarize(top1)]
-        info = checkpoint_info(ckpt)
-        if label:
-            info["name"] = label
-        result = EvalResult(label or ckpt.ref, sha, self.suite.name, suite_hash, rows, variant, info,
+        result = EvalResult(label, sha, self.suite.name, suite_hash, rows, variant, info,
                             seconds=time.perf_counter() - t0, failures=failures)
         if rho:
             result.info = {**info, "rho": rho, "clip_base": clip_ref}

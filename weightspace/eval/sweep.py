@@ -1,27 +1,41 @@
-"""λ/α sweeps: merge at each value, score every merge with one evaluator, plot score against the value.
+"""λ/α sweeps: score the merge at each value, write the best, plot score against the value.
+
+Points are scored in memory: for a method that works key by key (``task-arith``, ``wise-ft``,
+``average``, ``gwa``, ``dare``: no whole-model ``prepare`` pass) the merged weights at each value are
+computed with the method's own per-key function (the one the streaming engine calls, so they equal
+the written merge bit for bit) and loaded straight into the evaluator's model; nothing is written and
+read back. Only the best point is written (through the engine, with its manifest), every point with
+``write="all"``. Methods with a ``prepare`` pass (TIES) are merged to disk by the engine at each point.
 
 One ``Evaluator`` serves the whole sweep, so test clips are decoded once, class text features are
-computed once (merges that keep the text tower share them) and the model is built once (each merge
-is loaded into it). A sweep is resumable: a point whose output folder already holds the same merge
-(its ``merge_manifest.json`` names the same method and value) is not merged again, and its score
-comes from the results store.
+computed once (merges that keep the text tower share them), frozen-CLIP logits once, and the model is
+built once. A sweep is resumable: an in-memory point is keyed in the results store by the sha256 of its
+weights, a written point by its file, and a folder that already holds the same merge (its
+``merge_manifest.json`` names the same method and value) is not merged again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import math
 import os
-import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from weightspace.atomic import atomic_path, write_json
-from weightspace.checkpoint import MANIFEST_NAME
-from weightspace.errors import ConfigError
-from weightspace.eval.evaluator import Evaluator
+from weightspace.checkpoint import MANIFEST_NAME, open_checkpoint
+from weightspace.errors import CheckpointError, ConfigError
+from weightspace.eval.evaluator import Evaluator, checkpoint_info
 from weightspace.eval.results import EvalResult
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger(__name__)
+WRITE_MODES = ("best", "all")
 
 
 def parse_sweep(text: str, option: str = "--sweep") -> tuple[str, list[float]]:
@@ -48,7 +62,7 @@ def parse_sweep(text: str, option: str = "--sweep") -> tuple[str, list[float]]:
 @dataclass
 class SweepPoint:
     value: float
-    checkpoint: Path | None  # None when the merged folder was not kept
+    checkpoint: Path | None  # None when the point was scored in memory and not written
     result: EvalResult
 
 
@@ -89,6 +103,90 @@ def _same_merge(folder: Path, method: str, param: str, value: float) -> bool:
     return manifest.get("method") == method and isinstance(got, (int, float)) and math.isclose(got, value)
 
 
+class MemoryMerge:
+    """A per-key merge method's output at any parameter value, computed in memory from the inputs' files.
+
+    Every point re-reads the inputs one tensor at a time (page cache), so memory holds one merged state
+    however many inputs there are. Keys and shapes are checked up front (the engine checks dtypes and
+    integer tensors again when the chosen point is written).
+    """
+
+    def __init__(self, method: str, inputs: Sequence[str | os.PathLike], base: str | os.PathLike | None,
+                 params: dict, include: Sequence[str] | None, exclude: Sequence[str] | None):
+        from weightspace.merge import get_method
+        from weightspace.merge.filters import KeyFilter
+        from weightspace.merge.registry import InputsInfo
+
+        self.spec = get_method(method)
+        if self.spec.prepare is not None:
+            raise ConfigError(f"method {method!r} needs a whole-model pass; it cannot be merged in memory")
+        self.inputs = [open_checkpoint(r) for r in inputs]
+        self.base = open_checkpoint(base) if base is not None else None
+        self.params = dict(params)
+        self.info = InputsInfo(len(self.inputs), self.base is not None, [c.meta for c in self.inputs],
+                               [c.ref for c in self.inputs])
+        self._sources = [c.source() for c in self.inputs]
+        self._base_source = self.base.source() if self.base is not None else None
+        ref = self._base_source or self._sources[0]
+        filt = KeyFilter(include, exclude)
+        keys = ref.keys()
+        filt.check_against(keys)
+        for ckpt, src in zip(self.inputs, self._sources):
+            if set(src.keys()) != set(keys):
+                odd = sorted(set(keys) ^ set(src.keys()))[0]
+                raise CheckpointError(f"{ckpt.ref}: key {odd!r} is not in both it and {ref.label}")
+            for k in keys:
+                if src.info(k).shape != ref.info(k).shape:
+                    raise CheckpointError(f"{ckpt.ref}: key {k!r} has shape {list(src.info(k).shape)}, "
+                                          f"{ref.label} has {list(ref.info(k).shape)}")
+        self._ref = ref
+        self._merged = [k for k in keys if filt(k) and ref.info(k).is_float]
+        self._keys = keys
+        # the engine's output config and video section come from the first input that has a model config
+        self.like = next((c for c in self.inputs + ([self.base] if self.base else []) if c.model_cfg), self.inputs[0])
+
+    def resolved(self, param: str, value: float) -> dict:
+        return self.spec.resolve_params({**self.params, param: value}, self.info)
+
+    def state(self, params: dict) -> dict[str, "torch.Tensor"]:
+        """The merged weights (the reference's dtype per key) for resolved ``params``."""
+        import torch
+
+        from weightspace.merge.registry import KeyJob
+
+        merged = set(self._merged)
+        out = {}
+        for k in self._keys:
+            t = self._ref.read(k)
+            if k in merged:
+                base = self._base_source.read(k).to(torch.float32) if self._base_source is not None else None
+                inputs = [s.read(k).to(torch.float32) for s in self._sources]
+                t = self.spec.merge_key(KeyJob(k, inputs, base, params)).to(t.dtype)
+            out[k] = t
+        return out
+
+    def provenance(self, params: dict) -> dict:
+        parents = ([self.base.ref] if self.base else []) + [c.ref for c in self.inputs]
+        return {"name": f"{self.spec.name}({_params_text(params)})", "method": self.spec.name, "params": params,
+                "parents": parents}
+
+
+def state_sha256(state: dict[str, "torch.Tensor"]) -> str:
+    """sha256 over the keys, dtypes, shapes and bytes of a state dict (the identity of in-memory weights)."""
+    import torch
+
+    h = hashlib.sha256()
+    for k in sorted(state):
+        t = state[k].detach().cpu().contiguous()
+        h.update(f"{k}:{t.dtype}:{tuple(t.shape)}".encode())
+        h.update(t.view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def _params_text(params: dict) -> str:
+    return ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items() if v is not None)
+
+
 def run_sweep(
     method: str,
     inputs: Sequence[str | os.PathLike],
@@ -104,40 +202,77 @@ def run_sweep(
     objective: str | None = None,
     store=None,
     evaluator: Evaluator | None = None,
-    keep_checkpoints: bool = True,
+    write: str = "best",
     progress: bool = False,
 ) -> SweepResult:
-    """Merge ``inputs`` with ``method`` at ``param = v`` for each value into ``out_dir/<param>=<v>``, score each.
+    """Score the ``method`` merge of ``inputs`` at ``param = v`` for each value; write the best to ``out_dir/<param>=<v>``.
 
-    Writes ``out_dir/sweep.json`` and ``out_dir/sweep_<param>.png`` (score vs value, one line per
-    benchmark and the suite mean). ``objective`` (a benchmark name, default: the suite's ``heldout``)
-    picks the best point; ``keep_checkpoints=False`` deletes each merge once scored.
+    ``write="all"`` writes every point there. Writes ``out_dir/sweep.json`` and
+    ``out_dir/sweep_<param>.png`` (score vs value, one line per benchmark and the suite mean).
+    ``objective`` (a benchmark name, default: the suite's ``heldout``) picks the best point.
     """
-    from weightspace.merge import merge
+    from weightspace.merge import get_method
 
     if not values:
         raise ConfigError("sweep: no values")
+    if write not in WRITE_MODES:
+        raise ConfigError(f"sweep: write {write!r}: expected one of {', '.join(WRITE_MODES)}")
     out_dir = Path(out_dir)
     ev = evaluator or Evaluator(suite, store=store, progress=progress)
     objective = objective or ev.suite.heldout
     if objective is not None:
         ev.suite.benchmark(objective)
-    result = SweepResult(param, method, objective)
+    job = {"method": method, "inputs": [str(i) for i in inputs], "base": str(base) if base is not None else None,
+           "params": params or {}, "include": include, "exclude": exclude, "progress": progress}
     for v in values:
+        _check_folder(out_dir / f"{param}={v:g}", method, param, v)  # before any work, not after it
+    result = SweepResult(param, method, objective)
+    in_memory = get_method(method).prepare is None
+    mem = MemoryMerge(method, job["inputs"], base, job["params"], include, exclude) if in_memory else None
+    for i, v in enumerate(values):
         folder = out_dir / f"{param}={v:g}"
-        if not _same_merge(folder, method, param, v):
-            if folder.exists():
-                raise ConfigError(f"{folder}: exists and is not the {method} merge at {param}={v:g}; remove it or use another --out")
-            merge(method, [str(i) for i in inputs], base=str(base) if base is not None else None, out=folder,
-                  params={**(params or {}), param: v}, include=include, exclude=exclude, progress=progress)
-        scored = ev.evaluate(folder)
-        if not keep_checkpoints:
-            shutil.rmtree(folder, ignore_errors=True)
-        result.points.append(SweepPoint(v, folder if keep_checkpoints else None, scored))
+        if mem is None or write == "all" or _same_merge(folder, method, param, v):
+            scored = ev.evaluate(_write_point(job, param, v, folder))
+            point = SweepPoint(v, folder, scored)
+        else:
+            resolved = mem.resolved(param, v)
+            state = mem.state(resolved)
+            info = mem.provenance(resolved)
+            scored = ev.evaluate_weights(state, like=mem.like, sha256=state_sha256(state), label=info["name"], info=info)
+            point = SweepPoint(v, None, scored)
+        log.info("sweep %s %d/%d: %s=%g score %.4f%s", method, i + 1, len(values), param, v,
+                 scored.score(objective), " (from the results store)" if scored.from_store else "")
+        result.points.append(point)
+    best = result.best
+    if best.checkpoint is None:
+        folder = out_dir / f"{param}={best.value:g}"
+        written = _write_point(job, param, best.value, folder)
+        ckpt = open_checkpoint(written)
+        # the same weights as the scored point (tested): record them under the file's sha256 too, not re-scored
+        in_memory_sha = best.result.sha256
+        best.result = replace(best.result, ref=str(written), sha256=ckpt.sha256(), info=checkpoint_info(ckpt))
+        if ev.store is not None:
+            ev.store.put(best.result, replaces=in_memory_sha)
+        best.checkpoint = folder
     result.summary = out_dir / "sweep.json"
     write_json(result.summary, result.to_json())
     result.plot = plot_sweep(result, out_dir / f"sweep_{param}.png")
     return result
+
+
+def _check_folder(folder: Path, method: str, param: str, value: float) -> None:
+    if folder.exists() and not _same_merge(folder, method, param, value):
+        raise ConfigError(f"{folder}: exists and is not the {method} merge at {param}={value:g}; remove it or use another --out")
+
+
+def _write_point(job: dict, param: str, value: float, folder: Path) -> Path:
+    """The point merged to ``folder`` by the streaming engine (kept when it already holds this merge)."""
+    from weightspace.merge import merge
+
+    if not _same_merge(folder, job["method"], param, value):
+        merge(job["method"], job["inputs"], base=job["base"], out=folder, params={**job["params"], param: value},
+              include=job["include"], exclude=job["exclude"], progress=job["progress"])
+    return folder
 
 
 def plot_sweep(result: SweepResult, path: Path) -> Path:
