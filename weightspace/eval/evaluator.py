@@ -32,6 +32,7 @@ from weightspace.eval.protocols import get_protocol
 from weightspace.eval.results import EvalResult, Row
 from weightspace.eval.store import ResultsStore
 from weightspace.eval.suite import Benchmark, SplitSpec, Suite, find_suite, load_suite
+from weightspace.eval.threads import ThreadTuner
 
 if TYPE_CHECKING:
     import torch
@@ -94,6 +95,7 @@ class Evaluator:
         self._clips: dict[str, "VideoCLIP"] = {}
         self._clip_feats: dict[str, dict] = {}
         self._live = None
+        self.threads = ThreadTuner()  # torch threads for the forward passes, by timing them (threads.py)
         self.model_batches = 0  # forward passes of scored models (tests check that stored results cost none)
 
     # ---- models -----------------------------------------------------------------------------------
@@ -248,7 +250,8 @@ class Evaluator:
             done = 0
             for clips, ok in self._clip_batches(key, split, need, step, desc):
                 b, v = clips.shape[:2]
-                ff = model.encode_frames(clips.flatten(0, 1).to(self.device, torch.float32)).float()
+                with self.threads.batch(b):
+                    ff = model.encode_frames(clips.flatten(0, 1).to(self.device, torch.float32)).float()
                 ff = ff.view(b, v, *ff.shape[1:])
                 for j in range(b):
                     feats[vkeys[need[done + j]]] = (ff[j], bool(ok[j]))
