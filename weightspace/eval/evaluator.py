@@ -17,10 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from weightspace.checkpoint import Checkpoint, open_checkpoint, sha256_file
@@ -348,23 +345,23 @@ class Evaluator:
 
     def evaluate_wise_ft(self, ref: str | os.PathLike, alpha: float, *, clip_base: str | None = None,
                          out: str | os.PathLike | None = None, **kw) -> EvalResult:
-        """WiSE-FT in weight space via the merge engine: θ = (1−α)·θ_CLIP + α·θ_ckpt, then score."""
-        from weightspace.merge import merge
+        """WiSE-FT in weight space, θ = (1−α)·θ_CLIP + α·θ_ckpt, scored in memory (written to ``out`` if given)."""
+        from weightspace.eval.memory_merge import MemoryMerge, state_sha256
 
         base = clip_base or _recorded_base(open_checkpoint(ref))
         if base is None:
             raise ConfigError("--wise-ft-alpha needs --clip-base (the checkpoint records no base model)")
-        tmp = None
-        if out is None:
-            tmp = Path(tempfile.mkdtemp(prefix="ws-wise-ft-"))
-            out = tmp / "merged"
-        try:
-            path = merge("wise-ft", [str(ref)], base=str(base), out=out, params={"alpha": alpha}, progress=False)
-            label = str(out) if tmp is None else f"wise-ft(alpha={alpha:g}) {ref} + {base}"
-            return self.evaluate(path, label=label, **kw)
-        finally:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
+        if out is not None:
+            from weightspace.merge import merge
+
+            return self.evaluate(merge("wise-ft", [str(ref)], base=str(base), out=out, params={"alpha": alpha},
+                                       progress=False), **kw)
+        mem = MemoryMerge("wise-ft", [str(ref)], base, {}, None, None)
+        params = mem.resolved("alpha", alpha)
+        state = mem.state(params)
+        label = f"wise-ft(alpha={alpha:g}) {ref} + {base}"
+        return self.evaluate_weights(state, like=mem.like, sha256=state_sha256(state), label=label,
+                                     info={**mem.provenance(params), "name": label}, **kw)
 
     def score(self, ref: str | os.PathLike, benchmark: str | None = None, **kw) -> float:
         """One number: a benchmark's primary score (HM, mean top-1, ...) or the suite mean."""

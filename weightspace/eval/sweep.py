@@ -1,9 +1,8 @@
 """λ/α sweeps: score the merge at each value, write the best, plot score against the value.
 
-Points are scored in memory: for a method that works key by key (``task-arith``, ``wise-ft``,
-``average``, ``gwa``, ``dare``: no whole-model ``prepare`` pass) the merged weights at each value are
-computed with the method's own per-key function (the one the streaming engine calls, so they equal
-the written merge bit for bit) and loaded straight into the evaluator's model; nothing is written and
+Points are scored in memory: for a method that works key by key (``memory_merge.MemoryMerge``:
+``task-arith``, ``wise-ft``, ``average``, ...) the merged weights at each value are computed exactly as
+the engine would write them and loaded straight into the evaluator's model; nothing is written and
 read back. Only the best point is written (through the engine, with its manifest), every point with
 ``write="all"``. Methods with a ``prepare`` pass (TIES) are merged to disk by the engine at each point.
 
@@ -16,23 +15,20 @@ weights, a written point by its file, and a folder that already holds the same m
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from weightspace.atomic import atomic_path, write_json
 from weightspace.checkpoint import MANIFEST_NAME, open_checkpoint
-from weightspace.errors import CheckpointError, ConfigError
+from weightspace.errors import ConfigError
 from weightspace.eval.evaluator import Evaluator, checkpoint_info
+from weightspace.eval.memory_merge import MemoryMerge, state_sha256
 from weightspace.eval.results import EvalResult
-
-if TYPE_CHECKING:
-    import torch
 
 log = logging.getLogger(__name__)
 WRITE_MODES = ("best", "all")
@@ -101,90 +97,6 @@ def _same_merge(folder: Path, method: str, param: str, value: float) -> bool:
         return False
     got = (manifest.get("params") or {}).get(param)
     return manifest.get("method") == method and isinstance(got, (int, float)) and math.isclose(got, value)
-
-
-class MemoryMerge:
-    """A per-key merge method's output at any parameter value, computed in memory from the inputs' files.
-
-    Every point re-reads the inputs one tensor at a time (page cache), so memory holds one merged state
-    however many inputs there are. Keys and shapes are checked up front (the engine checks dtypes and
-    integer tensors again when the chosen point is written).
-    """
-
-    def __init__(self, method: str, inputs: Sequence[str | os.PathLike], base: str | os.PathLike | None,
-                 params: dict, include: Sequence[str] | None, exclude: Sequence[str] | None):
-        from weightspace.merge import get_method
-        from weightspace.merge.filters import KeyFilter
-        from weightspace.merge.registry import InputsInfo
-
-        self.spec = get_method(method)
-        if self.spec.prepare is not None:
-            raise ConfigError(f"method {method!r} needs a whole-model pass; it cannot be merged in memory")
-        self.inputs = [open_checkpoint(r) for r in inputs]
-        self.base = open_checkpoint(base) if base is not None else None
-        self.params = dict(params)
-        self.info = InputsInfo(len(self.inputs), self.base is not None, [c.meta for c in self.inputs],
-                               [c.ref for c in self.inputs])
-        self._sources = [c.source() for c in self.inputs]
-        self._base_source = self.base.source() if self.base is not None else None
-        ref = self._base_source or self._sources[0]
-        filt = KeyFilter(include, exclude)
-        keys = ref.keys()
-        filt.check_against(keys)
-        for ckpt, src in zip(self.inputs, self._sources):
-            if set(src.keys()) != set(keys):
-                odd = sorted(set(keys) ^ set(src.keys()))[0]
-                raise CheckpointError(f"{ckpt.ref}: key {odd!r} is not in both it and {ref.label}")
-            for k in keys:
-                if src.info(k).shape != ref.info(k).shape:
-                    raise CheckpointError(f"{ckpt.ref}: key {k!r} has shape {list(src.info(k).shape)}, "
-                                          f"{ref.label} has {list(ref.info(k).shape)}")
-        self._ref = ref
-        self._merged = [k for k in keys if filt(k) and ref.info(k).is_float]
-        self._keys = keys
-        # the engine's output config and video section come from the first input that has a model config
-        self.like = next((c for c in self.inputs + ([self.base] if self.base else []) if c.model_cfg), self.inputs[0])
-
-    def resolved(self, param: str, value: float) -> dict:
-        return self.spec.resolve_params({**self.params, param: value}, self.info)
-
-    def state(self, params: dict) -> dict[str, "torch.Tensor"]:
-        """The merged weights (the reference's dtype per key) for resolved ``params``."""
-        import torch
-
-        from weightspace.merge.registry import KeyJob
-
-        merged = set(self._merged)
-        out = {}
-        for k in self._keys:
-            t = self._ref.read(k)
-            if k in merged:
-                base = self._base_source.read(k).to(torch.float32) if self._base_source is not None else None
-                inputs = [s.read(k).to(torch.float32) for s in self._sources]
-                t = self.spec.merge_key(KeyJob(k, inputs, base, params)).to(t.dtype)
-            out[k] = t
-        return out
-
-    def provenance(self, params: dict) -> dict:
-        parents = ([self.base.ref] if self.base else []) + [c.ref for c in self.inputs]
-        return {"name": f"{self.spec.name}({_params_text(params)})", "method": self.spec.name, "params": params,
-                "parents": parents}
-
-
-def state_sha256(state: dict[str, "torch.Tensor"]) -> str:
-    """sha256 over the keys, dtypes, shapes and bytes of a state dict (the identity of in-memory weights)."""
-    import torch
-
-    h = hashlib.sha256()
-    for k in sorted(state):
-        t = state[k].detach().cpu().contiguous()
-        h.update(f"{k}:{t.dtype}:{tuple(t.shape)}".encode())
-        h.update(t.view(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
-
-
-def _params_text(params: dict) -> str:
-    return ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items() if v is not None)
 
 
 def run_sweep(
