@@ -91,3 +91,19 @@ def test_sweep_write_mode_is_checked(world, ckpts, tmp_path):
     with pytest.raises(ConfigError, match="write 'some'"):
         run_sweep("task-arith", [str(fts[0])], base=str(base), param="lambda", values=[0.5], suite=world,
                   out_dir=tmp_path / "s", store=False, write="some")
+
+
+def test_ensembled_sweep_computes_frozen_clip_logits_once(world, ckpts, tmp_path):
+    from weightspace.eval.suite import load_suite
+
+    base, fts = ckpts
+    suite = load_suite(world).with_benchmarks(["target"])
+    ev = Evaluator(suite, store=tmp_path / "r.sqlite", cache_dir=tmp_path / "c")
+    res = run_sweep("task-arith", [str(f) for f in fts[:2]], base=str(base), param="lambda", values=[0.3, 0.6, 0.9],
+                    suite=suite, out_dir=tmp_path / "s", evaluator=ev, rho=0.5)
+    assert all(p.result.variant.startswith("ens(rho=0.5,clip=") for p in res.points)
+    assert ev.cache.stats["clip_logits_miss"] == 2 and ev.cache.stats["clip_logits_hit"] == 4  # 2 splits, 3 points
+    again = ev.evaluate(res.best.checkpoint, rho=0.5, clip_base=str(base), force=True, record=False)
+    assert again.rows == res.best.result.rows and again.variant == res.best.result.variant
+    assert res.best.result.info["rho"] == 0.5
+    assert ev.store.lookup(res.best.result.sha256, suite.content_hash(), res.best.result.variant) is not None

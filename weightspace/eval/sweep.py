@@ -115,13 +115,17 @@ def run_sweep(
     store=None,
     evaluator: Evaluator | None = None,
     write: str = "best",
+    rho: float | None = None,
+    clip_base: str | os.PathLike | None = None,
     progress: bool = False,
 ) -> SweepResult:
     """Score the ``method`` merge of ``inputs`` at ``param = v`` for each value; write the best to ``out_dir/<param>=<v>``.
 
     ``write="all"`` writes every point there. Writes ``out_dir/sweep.json`` and
     ``out_dir/sweep_<param>.png`` (score vs value, one line per benchmark and the suite mean).
-    ``objective`` (a benchmark name, default: the suite's ``heldout``) picks the best point.
+    ``objective`` (a benchmark name, default: the suite's ``heldout``) picks the best point. ``rho``
+    scores every point ensembled with the frozen CLIP ``clip_base`` (default: ``base``); its logits are
+    computed once for the whole sweep.
     """
     from weightspace.merge import get_method
 
@@ -141,16 +145,18 @@ def run_sweep(
     result = SweepResult(param, method, objective)
     in_memory = get_method(method).prepare is None
     mem = MemoryMerge(method, job["inputs"], base, job["params"], include, exclude) if in_memory else None
+    ens = {"rho": rho, "clip_base": str(clip_base or base) if rho else None}
     for i, v in enumerate(values):
         folder = out_dir / f"{param}={v:g}"
         if mem is None or write == "all" or _same_merge(folder, method, param, v):
-            scored = ev.evaluate(_write_point(job, param, v, folder))
+            scored = ev.evaluate(_write_point(job, param, v, folder), **ens)
             point = SweepPoint(v, folder, scored)
         else:
             resolved = mem.resolved(param, v)
             state = mem.state(resolved)
             info = mem.provenance(resolved)
-            scored = ev.evaluate_weights(state, like=mem.like, sha256=state_sha256(state), label=info["name"], info=info)
+            scored = ev.evaluate_weights(state, like=mem.like, sha256=state_sha256(state), label=info["name"], info=info,
+                                         **ens)
             point = SweepPoint(v, None, scored)
         log.info("sweep %s %d/%d: %s=%g score %.4f%s", method, i + 1, len(values), param, v,
                  scored.score(objective), " (from the results store)" if scored.from_store else "")
@@ -162,7 +168,8 @@ def run_sweep(
         ckpt = open_checkpoint(written)
         # the same weights as the scored point (tested): record them under the file's sha256 too, not re-scored
         in_memory_sha = best.result.sha256
-        best.result = replace(best.result, ref=str(written), sha256=ckpt.sha256(), info=checkpoint_info(ckpt))
+        info = {**checkpoint_info(ckpt), **{k: v for k, v in best.result.info.items() if k in ("rho", "clip_base")}}
+        best.result = replace(best.result, ref=str(written), sha256=ckpt.sha256(), info=info)
         if ev.store is not None:
             ev.store.put(best.result, replaces=in_memory_sha)
         best.checkpoint = folder
