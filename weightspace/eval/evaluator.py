@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from weightspace.checkpoint import Checkpoint, open_checkpoint, sha256_file
 from weightspace.errors import ConfigError, WeightspaceError
-from weightspace.eval.cache import EvalCache, default_cache_dir, text_tower_digest
+from weightspace.eval.cache import EvalCache, default_cache_dir, state_digest, text_tower_digest
 from weightspace.eval.ensemble import aggregate_views, mix_logits
 from weightspace.eval.metrics import topk_accuracy
 from weightspace.eval.protocols import get_protocol
@@ -346,7 +346,7 @@ class Evaluator:
     def evaluate_wise_ft(self, ref: str | os.PathLike, alpha: float, *, clip_base: str | None = None,
                          out: str | os.PathLike | None = None, **kw) -> EvalResult:
         """WiSE-FT in weight space, θ = (1−α)·θ_CLIP + α·θ_ckpt, scored in memory (written to ``out`` if given)."""
-        from weightspace.eval.memory_merge import MemoryMerge, state_sha256
+        from weightspace.eval.memory_merge import MemoryMerge
 
         base = clip_base or _recorded_base(open_checkpoint(ref))
         if base is None:
@@ -360,7 +360,7 @@ class Evaluator:
         params = mem.resolved("alpha", alpha)
         state = mem.state(params)
         label = f"wise-ft(alpha={alpha:g}) {ref} + {base}"
-        return self.evaluate_weights(state, like=mem.like, sha256=state_sha256(state), label=label,
+        return self.evaluate_weights(state, like=mem.like, sha256=state_digest(state), label=label,
                                      info={**mem.provenance(params), "name": label}, **kw)
 
     def score(self, ref: str | os.PathLike, benchmark: str | None = None, **kw) -> float:

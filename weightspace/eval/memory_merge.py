@@ -8,7 +8,6 @@ equals the engine's written merge bit for bit, without writing it and reading it
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import TYPE_CHECKING, Sequence
 
@@ -70,33 +69,23 @@ class MemoryMerge:
 
         from weightspace.merge.registry import KeyJob
 
+        from weightspace.safetensors_io import torch_dtype
+
         merged = set(self._merged)
         out = {}
         for k in self._keys:
-            t = self._ref.read(k)
-            if k in merged:
+            if k in merged:  # as the engine: float32 reads, the method's per-key function, the reference's dtype
                 base = self._base_source.read(k).to(torch.float32) if self._base_source is not None else None
                 inputs = [s.read(k).to(torch.float32) for s in self._sources]
-                t = self.spec.merge_key(KeyJob(k, inputs, base, params)).to(t.dtype)
-            out[k] = t
+                out[k] = self.spec.merge_key(KeyJob(k, inputs, base, params)).to(torch_dtype(self._ref.info(k).dtype))
+            else:
+                out[k] = self._ref.read(k)
         return out
 
     def provenance(self, params: dict) -> dict:
         parents = ([self.base.ref] if self.base else []) + [c.ref for c in self.inputs]
         return {"name": f"{self.spec.name}({params_text(params)})", "method": self.spec.name, "params": params,
                 "parents": parents}
-
-
-def state_sha256(state: dict[str, "torch.Tensor"]) -> str:
-    """sha256 over the keys, dtypes, shapes and bytes of a state dict (the identity of in-memory weights)."""
-    import torch
-
-    h = hashlib.sha256()
-    for k in sorted(state):
-        t = state[k].detach().cpu().contiguous()
-        h.update(f"{k}:{t.dtype}:{tuple(t.shape)}".encode())
-        h.update(t.view(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
 
 
 def params_text(params: dict) -> str:

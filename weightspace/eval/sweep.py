@@ -27,7 +27,8 @@ from weightspace.atomic import atomic_path, write_json
 from weightspace.checkpoint import MANIFEST_NAME, open_checkpoint
 from weightspace.errors import ConfigError
 from weightspace.eval.evaluator import Evaluator, checkpoint_info
-from weightspace.eval.memory_merge import MemoryMerge, state_sha256
+from weightspace.eval.cache import state_digest
+from weightspace.eval.memory_merge import MemoryMerge
 from weightspace.eval.results import EvalResult
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def run_sweep(
             resolved = mem.resolved(param, v)
             state = mem.state(resolved)
             info = mem.provenance(resolved)
-            scored = ev.evaluate_weights(state, like=mem.like, sha256=state_sha256(state), label=info["name"], info=info,
+            scored = ev.evaluate_weights(state, like=mem.like, sha256=state_digest(state), label=info["name"], info=info,
                                          **ens)
             point = SweepPoint(v, None, scored)
         log.info("sweep %s %d/%d: %s=%g score %.4f%s", method, i + 1, len(values), param, v,
