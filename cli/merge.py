@@ -34,8 +34,10 @@ def merge(
     eval_suite: Optional[str] = typer.Option(None, "--eval", help="Score the output on this suite right after merging "
                                                                    "(YAML or a name in recipes/suites, e.g. demo)."),
     sweep: Optional[str] = typer.Option(None, "--sweep", help="Merge and score at each value, e.g. lambda=0.1:1.5:0.1 "
-                                                              "or alpha=0.3,0.5; outputs go to OUTPUT/<name>=<v>. Needs --eval."),
+                                                              "or alpha=0.3,0.5; the best goes to OUTPUT/<name>=<v>. Needs --eval."),
     store: Optional[str] = typer.Option(None, "--store", help="Results store for --eval/--sweep (default: the evaluator's)."),
+    keep_all: bool = typer.Option(False, "--keep-all", help="With --sweep: write every point, not only the best "
+                                                            "(points are scored in memory either way)."),
 ) -> None:
     # the docstring is generated from the method registry below (_help)
     from weightspace.merge import load_recipe, merge as run_merge
@@ -61,7 +63,7 @@ def merge(
     if not job["out"]:
         raise ConfigError("-o/--output is required (or give a recipe with 'output')")
     if sweep is not None:
-        _sweep(job, sweep, eval_suite, store)
+        _sweep(job, sweep, eval_suite, store, keep_all)
         return
     out = run_merge(job["method"], job["inputs"], base=job["base"], out=job["out"], params=job["params"],
                     include=job["include"], exclude=job["exclude"], dtype=job["dtype"], overwrite=overwrite,
@@ -90,8 +92,8 @@ def _help() -> str:
 merge.__doc__ = _help()
 
 
-def _sweep(job: dict, spec: str, eval_suite: str | None, store: str | None) -> None:
-    """``--sweep NAME=...``: one merge per value into OUTPUT/NAME=V, each scored; best point and plot printed."""
+def _sweep(job: dict, spec: str, eval_suite: str | None, store: str | None, keep_all: bool) -> None:
+    """``--sweep NAME=...``: each value scored, the best (``--keep-all``: each) written to OUTPUT/NAME=V."""
     from weightspace.eval.sweep import parse_sweep, run_sweep
 
     if eval_suite is None:
@@ -103,9 +105,9 @@ def _sweep(job: dict, spec: str, eval_suite: str | None, store: str | None) -> N
         raise ConfigError(f"--sweep {param}: also given with --set/recipe params; give it once")
     result = run_sweep(job["method"], job["inputs"], base=job["base"], param=param, values=values, suite=eval_suite,
                        out_dir=job["out"], params=job["params"], include=job["include"], exclude=job["exclude"],
-                       store=store)
+                       store=store, write="all" if keep_all else "best")
     objective = result.objective or "suite mean"
     for p in result.points:
-        console.print(f"{param}={p.value:g}  score({objective})={100 * p.result.score(result.objective):.1f}  {p.checkpoint}",
-                      highlight=False)
+        console.print(f"{param}={p.value:g}  score({objective})={100 * p.result.score(result.objective):.1f}  "
+                      f"{p.checkpoint or '(scored in memory, not written)'}", highlight=False)
     console.print(f"best {param}={result.best.value:g}; plot {result.plot}; summary {result.summary}", highlight=False)

@@ -28,7 +28,7 @@ def test_merge_eval_scores_the_output_and_records_it(setup, capsys):
     assert [r["method"] for r in board["rows"]] == ["task-arith"]
 
 
-def test_merge_sweep_merges_and_scores_each_value(setup, capsys):
+def test_merge_sweep_scores_each_value_and_writes_the_best(setup, capsys):
     root, suite, base, fts = setup
     out = root / "sweep"
     args = ["merge", "--method", "task-arith", *map(str, fts), "--base", str(base), "-o", str(out),
@@ -36,10 +36,22 @@ def test_merge_sweep_merges_and_scores_each_value(setup, capsys):
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "lambda=0.5" in text and "lambda=1" in text and "best lambda=" in text
-    assert (out / "lambda=0.5").is_dir() and (out / "lambda=1").is_dir()
-    assert (out / "sweep_lambda.png").stat().st_size > 1000
+    assert "scored in memory, not written" in text
     doc = json.loads((out / "sweep.json").read_text())
     assert [p["value"] for p in doc["points"]] == [0.5, 1.0]
+    best = f"lambda={doc['best']:g}"
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [best]
+    assert (out / "sweep_lambda.png").stat().st_size > 1000
+
+
+def test_merge_sweep_keep_all_writes_every_point(setup, capsys):
+    root, suite, base, fts = setup
+    out = root / "sweep-all"
+    args = ["merge", "--method", "task-arith", *map(str, fts), "--base", str(base), "-o", str(out),
+            "--sweep", "lambda=0.5,1", "--eval", str(suite), "--store", str(root / "s.sqlite"), "--keep-all"]
+    assert main(args) == 0
+    assert "not written" not in capsys.readouterr().out
+    assert (out / "lambda=0.5" / "merge_manifest.json").is_file() and (out / "lambda=1" / "merge_manifest.json").is_file()
 
 
 def test_sweep_needs_eval_and_a_single_setting(setup, capsys):

@@ -120,6 +120,16 @@ def test_wise_ft_via_merge_engine(closed, ckpts, tmp_path):
     assert _top1(res[0]) == pytest.approx(_top1(evaluate([fts[1]], closed, store=False, cache_dir=tmp_path)[0]))
 
 
+def test_wise_ft_in_memory_scores_as_the_written_merge(closed, ckpts, tmp_path):
+    base, fts = ckpts
+    ev = Evaluator(closed, store=False, cache_dir=tmp_path / "c")
+    mem = ev.evaluate_wise_ft(fts[1], 0.5, clip_base=str(base))
+    disk = ev.evaluate_wise_ft(fts[1], 0.5, clip_base=str(base), out=tmp_path / "w")
+    assert (tmp_path / "w" / "merge_manifest.json").is_file() and mem.rows == disk.rows
+    assert mem.ref.startswith("wise-ft(alpha=0.5)") and mem.info["parents"] == [str(base), str(fts[1])]
+    assert mem.rows != ev.evaluate(fts[1]).rows  # α = 0.5 is not the fine-tune itself
+
+
 def test_missing_videos_are_counted_not_scored(world, tmp_path, ckpts):
     _, fts = ckpts
     d = world.parent

@@ -28,6 +28,16 @@ def test_round_trip_and_replace(tmp_path):
     assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM results").fetchone()[0] == 4
 
 
+def test_put_replacing_an_earlier_identity_keeps_one_entry(tmp_path):
+    with ResultsStore(tmp_path / "r.sqlite") as db:
+        db.put(_result(sha="m" * 64))  # scored in memory
+        db.put(_result(sha="b" * 64, value=0.6, variant="ens(rho=0.5,clip=abc)"))
+        db.put(_result(sha="f" * 64), replaces="m" * 64)  # the same weights, written to a file
+        assert db.lookup("m" * 64, "h1") is None and db.lookup("f" * 64, "h1").score() == 0.5
+        assert db.checkpoint_info("m" * 64) == {} and db.lookup("b" * 64, "h1", "ens(rho=0.5,clip=abc)") is not None
+        assert sorted(r.sha256 for r in db.all_results()) == ["b" * 64, "f" * 64]
+
+
 def test_default_path(monkeypatch, tmp_path):
     monkeypatch.setenv("WEIGHTSPACE_HOME", str(tmp_path))
     assert default_store_path() == tmp_path / "results.sqlite"

@@ -32,8 +32,14 @@ def test_three_point_sweep_shares_caches_and_resumes(world, ckpts, tmp_path, mon
     doc = json.loads(res.summary.read_text())
     assert [p["value"] for p in doc["points"]] == [0.0, 0.5, 1.0] and doc["objective"] == "target"
     assert doc["best"] == max(res.points, key=lambda p: p.result.score("target")).value
-    # λ = 0 is the base itself (task arithmetic adds nothing)
-    assert res.points[0].result.rows == ev.evaluate(base, record=False).rows
+    # points scored in memory score exactly as the same merge written to disk and read back
+    from weightspace.merge import merge
+
+    for p in res.points:
+        if p.checkpoint is None:
+            disk = merge("task-arith", [str(f) for f in fts[:2]], base=str(base), out=tmp_path / f"disk{p.value:g}",
+                         params={"lambda": p.value}, progress=False)
+            assert p.result.rows == ev.evaluate(disk, force=True, record=False).rows
     # rerun: every point is already merged and scored
     import weightspace.merge
 
@@ -42,3 +48,62 @@ def test_three_point_sweep_shares_caches_and_resumes(world, ckpts, tmp_path, mon
     again = run_sweep("task-arith", [str(f) for f in fts[:2]], base=str(base), param="lambda", values=[0.0, 0.5, 1.0],
                       suite=suite, out_dir=tmp_path / "sweep", evaluator=ev, objective="target")
     assert ev.model_batches == batches and all(p.result.from_store for p in again.points)
+
+
+def test_sweep_merges_to_disk_once_and_lists_each_point_once(world, ckpts, tmp_path, monkeypatch):
+    import weightspace.merge
+    from weightspace.eval.store import ResultsStore
+    from weightspace.eval.suite import load_suite
+
+    base, fts = ckpts
+    suite = load_suite(world).with_benchmarks(["target"])
+    calls = []
+    real = weightspace.merge.merge
+    monkeypatch.setattr(weightspace.merge, "merge", lambda *a, **k: calls.append(k["out"]) or real(*a, **k))
+    store = ResultsStore(tmp_path / "r.sqlite")
+    res = run_sweep("task-arith", [str(f) for f in fts[:2]], base=str(base), param="lambda", values=[0.25, 0.5, 0.75, 1.0],
+                    suite=suite, out_dir=tmp_path / "sweep", evaluator=Evaluator(suite, store=store, cache_dir=tmp_path / "c"))
+    best = tmp_path / "sweep" / f"lambda={res.best.value:g}"
+    assert calls == [best]  # only the chosen point is written
+    assert [p.checkpoint for p in res.points if p.checkpoint] == [best]
+    assert sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir()) == [best.name]
+    rows = store.all_results()
+    assert len(rows) == 4 and len({r.sha256 for r in rows}) == 4  # the best once, under its file's sha256
+    from weightspace.checkpoint import open_checkpoint
+
+    assert open_checkpoint(best).sha256() in {r.sha256 for r in rows}
+    assert res.best.result.sha256 == open_checkpoint(best).sha256()
+
+
+def test_sweep_of_a_whole_model_method_merges_each_point(world, ckpts, tmp_path):
+    from weightspace.eval.suite import load_suite
+
+    base, fts = ckpts
+    suite = load_suite(world).with_benchmarks(["target"])
+    res = run_sweep("ties", [str(f) for f in fts[:2]], base=str(base), param="density", values=[0.2, 0.5], suite=suite,
+                    out_dir=tmp_path / "ties", params={"scope": "tensor"}, store=False)  # the fixtures' τ is 0 outside visual
+    assert [p.checkpoint.name for p in res.points] == ["density=0.2", "density=0.5"]
+    assert len({p.result.sha256 for p in res.points}) == 2
+
+
+def test_sweep_write_mode_is_checked(world, ckpts, tmp_path):
+    base, fts = ckpts
+    with pytest.raises(ConfigError, match="write 'some'"):
+        run_sweep("task-arith", [str(fts[0])], base=str(base), param="lambda", values=[0.5], suite=world,
+                  out_dir=tmp_path / "s", store=False, write="some")
+
+
+def test_ensembled_sweep_computes_frozen_clip_logits_once(world, ckpts, tmp_path):
+    from weightspace.eval.suite import load_suite
+
+    base, fts = ckpts
+    suite = load_suite(world).with_benchmarks(["target"])
+    ev = Evaluator(suite, store=tmp_path / "r.sqlite", cache_dir=tmp_path / "c")
+    res = run_sweep("task-arith", [str(f) for f in fts[:2]], base=str(base), param="lambda", values=[0.3, 0.6, 0.9],
+                    suite=suite, out_dir=tmp_path / "s", evaluator=ev, rho=0.5)
+    assert all(p.result.variant.startswith("ens(rho=0.5,clip=") for p in res.points)
+    assert ev.cache.stats["clip_logits_miss"] == 2 and ev.cache.stats["clip_logits_hit"] == 4  # 2 splits, 3 points
+    again = ev.evaluate(res.best.checkpoint, rho=0.5, clip_base=str(base), force=True, record=False)
+    assert again.rows == res.best.result.rows and again.variant == res.best.result.variant
+    assert res.best.result.info["rho"] == 0.5
+    assert ev.store.lookup(res.best.result.sha256, suite.content_hash(), res.best.result.variant) is not None

@@ -42,19 +42,24 @@ def key_hash(key) -> str:
     return hashlib.sha256(json.dumps([CACHE_VERSION, key], sort_keys=True, default=str).encode()).hexdigest()
 
 
-def text_tower_digest(state: dict[str, "torch.Tensor"], text_cfg: dict | None) -> str:
-    """sha256 over the text-tower tensors (CLIP key names) and the text config (tokenizer, context)."""
+def state_digest(state: dict[str, "torch.Tensor"], keep: Callable[[str], bool] = lambda k: True, prefix: bytes = b"") -> str:
+    """sha256 over ``prefix`` and the keys, dtypes, shapes and bytes of the kept tensors of a state dict."""
     import torch
 
-    from weightspace.checkpoint import key_tag
-
-    h = hashlib.sha256(json.dumps(text_cfg or {}, sort_keys=True).encode())
+    h = hashlib.sha256(prefix)
     for k in sorted(state):
-        if key_tag(k) == "text":
+        if keep(k):
             t = state[k].detach().cpu().contiguous()
             h.update(f"{k}:{t.dtype}:{tuple(t.shape)}".encode())
             h.update(t.view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
+
+
+def text_tower_digest(state: dict[str, "torch.Tensor"], text_cfg: dict | None) -> str:
+    """sha256 over the text-tower tensors (CLIP key names) and the text config (tokenizer, context)."""
+    from weightspace.checkpoint import key_tag
+
+    return state_digest(state, lambda k: key_tag(k) == "text", json.dumps(text_cfg or {}, sort_keys=True).encode())
 
 
 class EvalCache:

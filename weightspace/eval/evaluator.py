@@ -17,21 +17,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from weightspace.checkpoint import Checkpoint, open_checkpoint, sha256_file
 from weightspace.errors import ConfigError, WeightspaceError
-from weightspace.eval.cache import EvalCache, default_cache_dir, text_tower_digest
+from weightspace.eval.cache import EvalCache, default_cache_dir, state_digest, text_tower_digest
 from weightspace.eval.ensemble import aggregate_views, mix_logits
 from weightspace.eval.metrics import topk_accuracy
 from weightspace.eval.protocols import get_protocol
 from weightspace.eval.results import EvalResult, Row
 from weightspace.eval.store import ResultsStore
 from weightspace.eval.suite import Benchmark, SplitSpec, Suite, find_suite, load_suite
+from weightspace.eval.threads import ThreadTuner
 
 if TYPE_CHECKING:
     import torch
@@ -94,21 +92,25 @@ class Evaluator:
         self._clips: dict[str, "VideoCLIP"] = {}
         self._clip_feats: dict[str, dict] = {}
         self._live = None
+        self.threads = ThreadTuner()  # torch threads for the forward passes, by timing them (threads.py)
         self.model_batches = 0  # forward passes of scored models (tests check that stored results cost none)
 
     # ---- models -----------------------------------------------------------------------------------
-    def _load(self, ckpt: Checkpoint) -> "VideoCLIP":
-        """Load into the current model when the architecture matches (a sweep builds one model)."""
+    def _load(self, ckpt: Checkpoint, state: dict | None = None) -> "VideoCLIP":
+        """``ckpt``'s model (or its architecture with ``state``'s weights), loaded into the current model
+        when the architecture matches (a sweep builds one model)."""
         from weightspace.models.video_clip import VideoCLIP
 
         video = ckpt.meta.get("video") if isinstance(ckpt.meta.get("video"), dict) else {}
         temporal = video.get("temporal") or self.suite.model.temporal
         key = json.dumps([ckpt.model_cfg, ckpt.preprocess_cfg, temporal], sort_keys=True)
         if self._model is not None and ckpt.model_cfg is not None and key == self._model_key:
-            self._model.load_clip_state(ckpt)
+            self._model.load_clip_state(state if state is not None else ckpt)
         else:
             self._model = VideoCLIP.from_checkpoint(ckpt.ref, temporal=temporal).to(self.device).eval()
             self._model_key = key
+            if state is not None:
+                self._model.load_clip_state(state)
         self._model.set_tfm(self.suite.model.tfm, ckpt.ref)
         self._text_digest = text_tower_digest(self._model.clip_state_dict(), (self._model.model_cfg or {}).get("text_cfg"))
         return self._model
@@ -246,7 +248,8 @@ class Evaluator:
             done = 0
             for clips, ok in self._clip_batches(key, split, need, step, desc):
                 b, v = clips.shape[:2]
-                ff = model.encode_frames(clips.flatten(0, 1).to(self.device, torch.float32)).float()
+                with self.threads.batch(b):
+                    ff = model.encode_frames(clips.flatten(0, 1).to(self.device, torch.float32)).float()
                 ff = ff.view(b, v, *ff.shape[1:])
                 for j in range(b):
                     feats[vkeys[need[done + j]]] = (ff[j], bool(ok[j]))
@@ -282,9 +285,21 @@ class Evaluator:
         ``label`` names it in the store (e.g. for temporary merges); ``record=False`` keeps the
         result out of the store (greedy-soup trials).
         """
-        t0 = time.perf_counter()
         ckpt = open_checkpoint(ref)
-        sha = ckpt.sha256()
+        info = checkpoint_info(ckpt)
+        return self._evaluate(ckpt, None, ckpt.sha256(), label or ckpt.ref, {**info, "name": label or info["name"]},
+                              rho=rho, clip_base=clip_base, force=force, record=record)
+
+    def evaluate_weights(self, state: dict[str, "torch.Tensor"], *, like: Checkpoint, sha256: str, label: str,
+                         info: dict, rho: float | None = None, clip_base: str | None = None, force: bool = False,
+                         record: bool = True) -> EvalResult:
+        """Score weights held in memory (a sweep point, never written) with ``like``'s architecture and video
+        settings; ``sha256`` identifies the weights in the store, ``info`` is their leaderboard provenance."""
+        return self._evaluate(like, state, sha256, label, info, rho=rho, clip_base=clip_base, force=force, record=record)
+
+    def _evaluate(self, ckpt: Checkpoint, state: dict | None, sha: str, label: str, info: dict, *,
+                  rho: float | None, clip_base: str | None, force: bool, record: bool) -> EvalResult:
+        t0 = time.perf_counter()
         clip_ref, clip_sha = None, None
         if rho:
             clip_ref = clip_base or _recorded_base(ckpt)
@@ -297,7 +312,7 @@ class Evaluator:
             hit = self.store.lookup(sha, suite_hash, variant)
             if hit is not None:
                 return hit
-        model = self._load(ckpt)
+        model = self._load(ckpt, state)
         feats: dict = {}  # this model's frame features by (sampling, video path)
         rows: list[Row] = []
         failures: list[str] = []
@@ -321,10 +336,7 @@ class Evaluator:
                 rows += [Row(bench.protocol, bench.name, split.name, "top1", acc[1], n_ok, missing),
                          Row(bench.protocol, bench.name, split.name, "top5", acc[5], n_ok, missing)]
             rows += [Row(bench.protocol, bench.name, s, m, v) for s, m, v in get_protocol(bench.protocol).summarize(top1)]
-        info = checkpoint_info(ckpt)
-        if label:
-            info["name"] = label
-        result = EvalResult(label or ckpt.ref, sha, self.suite.name, suite_hash, rows, variant, info,
+        result = EvalResult(label, sha, self.suite.name, suite_hash, rows, variant, info,
                             seconds=time.perf_counter() - t0, failures=failures)
         if rho:
             result.info = {**info, "rho": rho, "clip_base": clip_ref}
@@ -334,23 +346,23 @@ class Evaluator:
 
     def evaluate_wise_ft(self, ref: str | os.PathLike, alpha: float, *, clip_base: str | None = None,
                          out: str | os.PathLike | None = None, **kw) -> EvalResult:
-        """WiSE-FT in weight space via the merge engine: θ = (1−α)·θ_CLIP + α·θ_ckpt, then score."""
-        from weightspace.merge import merge
+        """WiSE-FT in weight space, θ = (1−α)·θ_CLIP + α·θ_ckpt, scored in memory (written to ``out`` if given)."""
+        from weightspace.eval.memory_merge import MemoryMerge
 
         base = clip_base or _recorded_base(open_checkpoint(ref))
         if base is None:
             raise ConfigError("--wise-ft-alpha needs --clip-base (the checkpoint records no base model)")
-        tmp = None
-        if out is None:
-            tmp = Path(tempfile.mkdtemp(prefix="ws-wise-ft-"))
-            out = tmp / "merged"
-        try:
-            path = merge("wise-ft", [str(ref)], base=str(base), out=out, params={"alpha": alpha}, progress=False)
-            label = str(out) if tmp is None else f"wise-ft(alpha={alpha:g}) {ref} + {base}"
-            return self.evaluate(path, label=label, **kw)
-        finally:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
+        if out is not None:
+            from weightspace.merge import merge
+
+            return self.evaluate(merge("wise-ft", [str(ref)], base=str(base), out=out, params={"alpha": alpha},
+                                       progress=False), **kw)
+        mem = MemoryMerge("wise-ft", [str(ref)], base, {}, None, None)
+        params = mem.resolved("alpha", alpha)
+        state = mem.state(params)
+        label = f"wise-ft(alpha={alpha:g}) {ref} + {base}"
+        return self.evaluate_weights(state, like=mem.like, sha256=state_digest(state), label=label,
+                                     info={**mem.provenance(params), "name": label}, **kw)
 
     def score(self, ref: str | os.PathLike, benchmark: str | None = None, **kw) -> float:
         """One number: a benchmark's primary score (HM, mean top-1, ...) or the suite mean."""

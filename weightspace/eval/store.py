@@ -84,10 +84,19 @@ class ResultsStore:
         return {"ref": row[0], "name": row[1], "method": row[2], "params": json.loads(row[3] or "{}"),
                 "parents": json.loads(row[4] or "[]")}
 
-    def put(self, result: EvalResult) -> None:
-        """Insert (or replace) one evaluation and its checkpoint's provenance."""
+    def put(self, result: EvalResult, *, replaces: str | None = None) -> None:
+        """Insert (or replace) one evaluation and its checkpoint's provenance.
+
+        ``replaces``: the sha256 the same weights were stored under before (a sweep point scored in
+        memory, then written); that evaluation is dropped, so the leaderboard lists the weights once.
+        """
         info = result.info
         with self._db:
+            if replaces is not None:
+                self._db.execute("DELETE FROM runs WHERE sha256=? AND suite_hash=? AND variant=?",
+                                 (replaces, result.suite_hash, result.variant))
+                self._db.execute("DELETE FROM checkpoints WHERE sha256=? AND NOT EXISTS "
+                                 "(SELECT 1 FROM runs WHERE runs.sha256=checkpoints.sha256)", (replaces,))
             self._db.execute(
                 "INSERT INTO checkpoints (sha256, ref, name, method, params, parents, updated) VALUES (?,?,?,?,?,?,?) "
                 "ON CONFLICT(sha256) DO UPDATE SET ref=excluded.ref, name=excluded.name, method=excluded.method, "

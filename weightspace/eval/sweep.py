@@ -1,27 +1,38 @@
-"""λ/α sweeps: merge at each value, score every merge with one evaluator, plot score against the value.
+"""λ/α sweeps: score the merge at each value, write the best, plot score against the value.
+
+Points are scored in memory: for a method that works key by key (``memory_merge.MemoryMerge``:
+``task-arith``, ``wise-ft``, ``average``, ...) the merged weights at each value are computed exactly as
+the engine would write them and loaded straight into the evaluator's model; nothing is written and
+read back. Only the best point is written (through the engine, with its manifest), every point with
+``write="all"``. Methods with a ``prepare`` pass (TIES) are merged to disk by the engine at each point.
 
 One ``Evaluator`` serves the whole sweep, so test clips are decoded once, class text features are
-computed once (merges that keep the text tower share them) and the model is built once (each merge
-is loaded into it). A sweep is resumable: a point whose output folder already holds the same merge
-(its ``merge_manifest.json`` names the same method and value) is not merged again, and its score
-comes from the results store.
+computed once (merges that keep the text tower share them), frozen-CLIP logits once, and the model is
+built once. A sweep is resumable: an in-memory point is keyed in the results store by the sha256 of its
+weights, a written point by its file, and a folder that already holds the same merge (its
+``merge_manifest.json`` names the same method and value) is not merged again.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
-import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
 from weightspace.atomic import atomic_path, write_json
-from weightspace.checkpoint import MANIFEST_NAME
+from weightspace.checkpoint import MANIFEST_NAME, open_checkpoint
 from weightspace.errors import ConfigError
-from weightspace.eval.evaluator import Evaluator
+from weightspace.eval.evaluator import Evaluator, checkpoint_info
+from weightspace.eval.cache import state_digest
+from weightspace.eval.memory_merge import MemoryMerge
 from weightspace.eval.results import EvalResult
+
+log = logging.getLogger(__name__)
+WRITE_MODES = ("best", "all")
 
 
 def parse_sweep(text: str, option: str = "--sweep") -> tuple[str, list[float]]:
@@ -48,7 +59,7 @@ def parse_sweep(text: str, option: str = "--sweep") -> tuple[str, list[float]]:
 @dataclass
 class SweepPoint:
     value: float
-    checkpoint: Path | None  # None when the merged folder was not kept
+    checkpoint: Path | None  # None when the point was scored in memory and not written
     result: EvalResult
 
 
@@ -104,40 +115,84 @@ def run_sweep(
     objective: str | None = None,
     store=None,
     evaluator: Evaluator | None = None,
-    keep_checkpoints: bool = True,
+    write: str = "best",
+    rho: float | None = None,
+    clip_base: str | os.PathLike | None = None,
     progress: bool = False,
 ) -> SweepResult:
-    """Merge ``inputs`` with ``method`` at ``param = v`` for each value into ``out_dir/<param>=<v>``, score each.
+    """Score the ``method`` merge of ``inputs`` at ``param = v`` for each value; write the best to ``out_dir/<param>=<v>``.
 
-    Writes ``out_dir/sweep.json`` and ``out_dir/sweep_<param>.png`` (score vs value, one line per
-    benchmark and the suite mean). ``objective`` (a benchmark name, default: the suite's ``heldout``)
-    picks the best point; ``keep_checkpoints=False`` deletes each merge once scored.
+    ``write="all"`` writes every point there. Writes ``out_dir/sweep.json`` and
+    ``out_dir/sweep_<param>.png`` (score vs value, one line per benchmark and the suite mean).
+    ``objective`` (a benchmark name, default: the suite's ``heldout``) picks the best point. ``rho``
+    scores every point ensembled with the frozen CLIP ``clip_base`` (default: ``base``); its logits are
+    computed once for the whole sweep.
     """
-    from weightspace.merge import merge
+    from weightspace.merge import get_method
 
     if not values:
         raise ConfigError("sweep: no values")
+    if write not in WRITE_MODES:
+        raise ConfigError(f"sweep: write {write!r}: expected one of {', '.join(WRITE_MODES)}")
     out_dir = Path(out_dir)
     ev = evaluator or Evaluator(suite, store=store, progress=progress)
     objective = objective or ev.suite.heldout
     if objective is not None:
         ev.suite.benchmark(objective)
-    result = SweepResult(param, method, objective)
+    job = {"method": method, "inputs": [str(i) for i in inputs], "base": str(base) if base is not None else None,
+           "params": params or {}, "include": include, "exclude": exclude, "progress": progress}
     for v in values:
+        _check_folder(out_dir / f"{param}={v:g}", method, param, v)  # before any work, not after it
+    result = SweepResult(param, method, objective)
+    in_memory = get_method(method).prepare is None
+    mem = MemoryMerge(method, job["inputs"], base, job["params"], include, exclude) if in_memory else None
+    ens = {"rho": rho, "clip_base": str(clip_base or base) if rho else None}
+    for i, v in enumerate(values):
         folder = out_dir / f"{param}={v:g}"
-        if not _same_merge(folder, method, param, v):
-            if folder.exists():
-                raise ConfigError(f"{folder}: exists and is not the {method} merge at {param}={v:g}; remove it or use another --out")
-            merge(method, [str(i) for i in inputs], base=str(base) if base is not None else None, out=folder,
-                  params={**(params or {}), param: v}, include=include, exclude=exclude, progress=progress)
-        scored = ev.evaluate(folder)
-        if not keep_checkpoints:
-            shutil.rmtree(folder, ignore_errors=True)
-        result.points.append(SweepPoint(v, folder if keep_checkpoints else None, scored))
+        if mem is None or write == "all" or _same_merge(folder, method, param, v):
+            scored = ev.evaluate(_write_point(job, param, v, folder), **ens)
+            point = SweepPoint(v, folder, scored)
+        else:
+            resolved = mem.resolved(param, v)
+            state = mem.state(resolved)
+            info = mem.provenance(resolved)
+            scored = ev.evaluate_weights(state, like=mem.like, sha256=state_digest(state), label=info["name"], info=info,
+                                         **ens)
+            point = SweepPoint(v, None, scored)
+        log.info("sweep %s %d/%d: %s=%g score %.4f%s", method, i + 1, len(values), param, v,
+                 scored.score(objective), " (from the results store)" if scored.from_store else "")
+        result.points.append(point)
+    best = result.best
+    if best.checkpoint is None:
+        folder = out_dir / f"{param}={best.value:g}"
+        written = _write_point(job, param, best.value, folder)
+        ckpt = open_checkpoint(written)
+        # the same weights as the scored point (tested): record them under the file's sha256 too, not re-scored
+        in_memory_sha = best.result.sha256
+        info = {**checkpoint_info(ckpt), **{k: v for k, v in best.result.info.items() if k in ("rho", "clip_base")}}
+        best.result = replace(best.result, ref=str(written), sha256=ckpt.sha256(), info=info)
+        if ev.store is not None:
+            ev.store.put(best.result, replaces=in_memory_sha)
+        best.checkpoint = folder
     result.summary = out_dir / "sweep.json"
     write_json(result.summary, result.to_json())
     result.plot = plot_sweep(result, out_dir / f"sweep_{param}.png")
     return result
+
+
+def _check_folder(folder: Path, method: str, param: str, value: float) -> None:
+    if folder.exists() and not _same_merge(folder, method, param, value):
+        raise ConfigError(f"{folder}: exists and is not the {method} merge at {param}={value:g}; remove it or use another --out")
+
+
+def _write_point(job: dict, param: str, value: float, folder: Path) -> Path:
+    """The point merged to ``folder`` by the streaming engine (kept when it already holds this merge)."""
+    from weightspace.merge import merge
+
+    if not _same_merge(folder, job["method"], param, value):
+        merge(job["method"], job["inputs"], base=job["base"], out=folder, params={**job["params"], param: value},
+              include=job["include"], exclude=job["exclude"], progress=job["progress"])
+    return folder
 
 
 def plot_sweep(result: SweepResult, path: Path) -> Path:

@@ -38,10 +38,14 @@ def expand_temporal_view(x: torch.Tensor, num_frames: int) -> torch.Tensor:
     """[B*T, H, N, d] -> [B*T, H, 3N, d]: frame t's tokens followed by frame t-1's and t+1's (zeros at the edges)."""
     bt, h, n, d = x.shape
     x = x.view(bt // num_frames, num_frames, h, n, d)
-    zero = x.new_zeros(x[:, :1].shape)
-    prev = torch.cat([zero, x[:, :-1]], dim=1)
-    nxt = torch.cat([x[:, 1:], zero], dim=1)
-    return torch.cat([x, prev, nxt], dim=3).view(bt, h, 3 * n, d)
+    # one output buffer written in place: a third of the memory traffic of three torch.cat calls (the eval hot path)
+    out = x.new_empty(bt // num_frames, num_frames, h, 3, n, d)
+    out[:, :, :, 0] = x
+    out[:, 1:, :, 1] = x[:, :-1]
+    out[:, :1, :, 1] = 0
+    out[:, :-1, :, 2] = x[:, 1:]
+    out[:, -1:, :, 2] = 0
+    return out.view(bt, h, 3 * n, d)
 
 
 def neighbour_attention(attn: nn.MultiheadAttention, x: torch.Tensor, num_frames: int) -> torch.Tensor:

@@ -1,0 +1,67 @@
+"""Torch's intra-op thread count for evaluation, chosen by timing real batches rather than assumed.
+
+Measured on this 2-core machine (benchmarks/eval_bench.py, ws-tiny-clip ``vclip``, 64 clips x 8
+frames per batch): under a load average of 7-8 from other jobs one thread ran 18.4 videos/s and two
+threads 10.2 (OpenMP barrier stalls), while on an idle box two threads are faster (issue 15: 356 vs
+218 videos/s). Neither count is right everywhere, so ``ThreadTuner`` times each candidate on the
+evaluator's own batches (work that had to be done anyway), keeps the fastest, and probes again every
+``every`` batches because the load of a shared machine changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Iterator, Sequence
+
+
+def default_candidates() -> tuple[int, ...]:
+    import torch
+
+    most = max(1, torch.get_num_threads())
+    return tuple(dict.fromkeys((most, 1)))  # the default first, then one thread
+
+
+class ThreadTuner:
+    """``with tuner.batch(n):`` runs one batch of ``n`` items at the thread count being probed or chosen."""
+
+    def __init__(self, candidates: Sequence[int] | None = None, every: int = 64):
+        self.candidates = tuple(candidates) if candidates else default_candidates()
+        if not self.candidates or any(not isinstance(c, int) or c < 1 for c in self.candidates):
+            raise ValueError(f"thread candidates must be positive integers, got {self.candidates!r}")
+        self.every = every
+        self.seconds_per_item: dict[int, float] = {}
+        self.choice = self.candidates[0]
+        self._probe: list[int] = list(self.candidates)
+        self._since = 0
+
+    def _next(self) -> int:
+        if self._probe:
+            return self._probe[0]
+        if self._since >= self.every and len(self.candidates) > 1:
+            self._probe = list(self.candidates)
+            self._since = 0
+            return self._probe[0]
+        return self.choice
+
+    @contextlib.contextmanager
+    def batch(self, items: int) -> Iterator[int]:
+        import torch
+
+        threads = self._next()
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        t0 = time.perf_counter()
+        try:
+            yield threads
+        finally:
+            elapsed = time.perf_counter() - t0
+            torch.set_num_threads(before)
+        if self._probe and self._probe[0] == threads:
+            self._probe.pop(0)
+            self.seconds_per_item[threads] = elapsed / max(1, items)
+            if not self._probe:
+                self.choice = min(self.seconds_per_item, key=self.seconds_per_item.get)
+        else:
+            self._since += 1
+
