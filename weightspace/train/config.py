@@ -51,6 +51,7 @@ class DataConfig:
     num_frames: int = 8
     image_size: int | None = None  # None: the model's input size
     workers: int = 0
+    shuffle: bool = True  # a fresh seeded order each epoch; false: list order (Open-MeDe Tab. 10 batch order)
 
 
 @dataclass

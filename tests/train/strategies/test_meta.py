@@ -7,7 +7,7 @@ from ..fakes import QuadraticLearner
 
 
 def test_registry_lists_both_strategies():
-    assert available_strategies() == ["meta", "plain"]
+    assert available_strategies() == ["accumulate", "meta", "plain"]
     assert get_strategy("meta").batches_per_step == 2 and get_strategy("plain").batches_per_step == 1
 
 
