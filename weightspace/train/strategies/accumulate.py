@@ -7,9 +7,7 @@ meta update, so any difference between the two is the meta-optimisation, not the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from weightspace.errors import ConfigError
+from weightspace.options import Options, opt
 from weightspace.train.strategies.base import STRATEGIES, Strategy
 
 
@@ -18,14 +16,8 @@ class Accumulate(Strategy):
     name = "accumulate"
     reference = "Open-MeDe Tab. 9 gradient accumulation: ∇ mean_k L_{B_k}(θ) over K consecutive batches (K=2 as meta)"
 
-    @dataclass
-    class Params:
-        batches: int = 2  # K loader batches per optimiser step; 2 = as many samples per step as ``meta``
-
-    @classmethod
-    def validate(cls, params, key, where):
-        if params.batches < 1:
-            raise ConfigError(f"{where}key '{key}.batches': must be >= 1")
+    class Params(Options):
+        batches: int = opt(2, ge=1, help="K loader batches per optimiser step; 2 = as many samples per step as meta")
 
     def __init__(self, params: dict):
         super().__init__(params)
