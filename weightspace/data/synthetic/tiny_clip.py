@@ -12,6 +12,7 @@ Loss: symmetric InfoNCE (Radford et al. 2021, eq. in Fig. 3), ``open_clip.ClipLo
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import time
@@ -26,6 +27,7 @@ from weightspace.data.synthetic.scenes import SCENE_PHRASES, SCENES
 from weightspace.data.synthetic.worlds import PREFERRED_SCENE, Worlds, cache_lock, ensure_worlds, resolve_cache_root
 from weightspace.data.transforms import CLIP_MEAN, CLIP_STD
 
+logger = logging.getLogger(__name__)
 TINY_CLIP_VERSION = 1
 MODEL_NAME = "ws-tiny-clip"
 EVAL_TEMPLATES = ("a video of {}.", "a photo of something {}.")
@@ -162,6 +164,8 @@ def pretrain(config: PretrainConfig = PretrainConfig(), *, progress: bool = True
                     model.logit_scale.clamp_(0, math.log(100))  # CLIP's clamp at 100
                 losses.append(loss.item())
                 bar.update(task, advance=1, loss=float(np.mean(losses[-20:])))
+                if len(losses) % 50 == 0 or len(losses) == config.steps:  # progress in log files, terminal or not
+                    logger.info("pretraining tiny CLIP: step %d/%d, loss %.3f", len(losses), config.steps, np.mean(losses[-20:]))
         model.eval()
     return PretrainResult(model, model_cfg, losses, time.time() - start)
 
