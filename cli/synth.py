@@ -19,7 +19,7 @@ def synth(
     workers: Optional[int] = typer.Option(None, "--workers", help="Encoder processes (default: up to 2)."),
     tiny_clip: bool = typer.Option(False, "--tiny-clip", help="Also pretrain the tiny CLIP on the world's frames."),
 ) -> None:
-    """Generate the default worlds (source_a/b/c, target, target_ooc) as mp4 files + list files."""
+    """Generate the default worlds (source_a/b/c, target, ooc_neutral, ooc_swapped) as mp4 files + list files."""
     from rich.table import Table
 
     from weightspace.data.synthetic.worlds import default_specs, ensure_worlds
@@ -34,8 +34,8 @@ def synth(
         table.add_column(col, justify="left" if col in ("world", "role", "style") else "right")
     for name, world in worlds.items():
         spec = world.spec
-        role = "source" if name in worlds.sources else "target" if name == worlds.target else "out of context" if name == worlds.ooc else ""
-        corr = "swapped" if spec.out_of_context_of else f"{spec.correlation:.2f}"
+        role = "source" if name in worlds.sources else "target" if name == worlds.target else "out of context" if name in worlds.ooc else ""
+        corr = spec.ooc_scenes if spec.out_of_context_of else f"{spec.correlation:.2f}"
         table.add_row(name, role, spec.style, str(len(spec.actions)), f"{len(spec.base)}/{len(spec.novel)}",
                       str(world.counts.get("train", 0)), str(world.counts.get("val", 0)), corr)
     console.print(table)
@@ -50,5 +50,6 @@ def synth(
         zs = prov.get("zero_shot")
         if zs:
             console.print(
-                f"zero-shot top-1 on the target's {zs['classes']} novel actions: in context {zs['in_context_top1']:.3f}, "
-                f"out of context {zs['out_of_context_top1']:.3f} (chance {zs['chance']:.3f})", highlight=False)
+                f"zero-shot top-1 on the target's {zs['classes']} actions: in context {zs['in_context_top1']:.3f}, "
+                + ", ".join(f"{k.removesuffix('_top1')} {v:.3f}" for k, v in zs.items() if k.startswith("ooc_"))
+                + f" (chance {zs['chance']:.3f})", highlight=False)

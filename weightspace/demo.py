@@ -1,42 +1,55 @@
 """The main job end to end on the built-in world: ``weightspace demo``.
 
 1. worlds + the tiny CLIP (``weightspace.data.synthetic``, cached);
-2. training from ``recipes/demo``: ``plain`` and ``meta`` on source_a (epoch snapshots + online GWA), and
+2. training from ``recipes/demo``, repeated for each of ``seeds`` training seeds: ``plain``, ``accumulate``
+   (Open-MeDe's gradient-accumulation baseline) and ``meta`` on source_a (epoch snapshots + online GWA), and
    ``plain`` on every other source world (the task vectors for task arithmetic);
-3. merges: offline GWA over each run's snapshots, WiSE-FT of the meta GWA with the tiny CLIP, a task
+3. merges per seed: offline GWA over each run's snapshots, WiSE-FT of the meta GWA with the tiny CLIP, a task
    arithmetic λ sweep across the source models (λ chosen on the sources' validation sets, never on the
-   target), TIES across the same models;
-4. every model and merge scored on ``recipes/suites/demo.yaml`` (base-to-novel, zero-shot target,
-   out-of-context, sources), plus CLIP prediction ensembling of the meta GWA;
-5. leaderboard, a report folder (markdown + PNG plots) and a Hub dry-run folder for the best merge.
+   target), and every merge in ``SOURCE_MERGES`` across the same models;
+4. every model and merge scored on ``recipes/suites/demo.yaml`` (base-to-novel, zero-shot target, two
+   out-of-context splits, sources, source_a's scene-decorrelated split), plus CLIP prediction ensembling;
+5. a seed leaderboard (mean ± std), findings that claim a difference only beyond two standard errors,
+   the world checks, ``report/findings.json``, plots and a Hub dry-run folder for the best merge.
 
 Every step is cached in the output folder: re-running the command skips finished steps (training
-resumes mid-run). ``quick=True`` runs the same pipeline on miniature worlds with short training (tests).
+resumes mid-run). Progress goes to ``<out>/demo.log`` as well as the terminal. ``quick=True`` runs the same
+pipeline on miniature worlds with short training (tests).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from weightspace.atomic import write_text
+from weightspace.atomic import write_json, write_text
 from weightspace.data.synthetic import BUILTIN
 from weightspace.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = REPO / "recipes"
 SUITE_FILE = RECIPES / "suites" / "demo.yaml"
 # training runs: name -> (recipe in recipes/demo, world it trains on)
-RUNS = {"plain": ("plain.yaml", "source_a"), "meta": ("meta.yaml", "source_a"),
+RUNS = {"plain": ("plain.yaml", "source_a"), "accumulate": ("accumulate.yaml", "source_a"), "meta": ("meta.yaml", "source_a"),
         "source_b": ("source_b.yaml", "source_b"), "source_c": ("source_c.yaml", "source_c")}
+SOURCE_RUNS = ("plain", "source_b", "source_c")  # one model per source world (plain is source_a's)
+# merges across the source models besides the λ sweep: name -> (method, params, description); add a method here
+SOURCE_MERGES = {"ties": ("ties", {"density": 0.2}, "TIES over {n} sources, density 0.2")}
 LAMBDAS = tuple(round(0.1 * i, 1) for i in range(1, 11))  # task-arithmetic sweep 0.1..1.0
 WISE_FT_ALPHA = 0.5  # Open-VCLIP's test-time patching ratio for B/16 (seed_methods §2.3)
 RHO = 0.5  # prediction-ensemble weight on frozen CLIP logits
 QUICK_TRAIN = {"epochs": 2, "batch_size": 4, "data.num_frames": 4, "state_every": 2,
                "gwa.mu": 1.5, "gwa.sigma": 1.0}
+LOG_EVERY = 10  # optimiser steps between training progress lines in the log
+# the world checks' targets (issue: motion learnable by fine-tuning, static bias visible zero-shot)
+MOTION_GAIN, MOTION_CHANCE_X = 0.25, 3.0
+BIAS_CHANCE_X, BIAS_GAP = 2.0, 0.15
 
 
 @dataclass
@@ -46,13 +59,14 @@ class DemoResult:
     leaderboard_png: Path
     best_merge: str
     hub_dry_run: Path
-    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> benchmark -> score
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> benchmark -> mean score over seeds
     findings: dict[str, object] = field(default_factory=dict)
     seconds: float = 0.0
 
 
 def _step(console, title: str) -> None:
     console.rule(f"[bold]{title}")
+    logger.info("== %s", title)
 
 
 def _worlds_and_clip(cache_root, seed: int, quick: bool, progress: bool):
@@ -66,9 +80,13 @@ def _worlds_and_clip(cache_root, seed: int, quick: bool, progress: bool):
     return worlds, clip
 
 
-def demo_suite(worlds, out: Path) -> Path:
-    """``recipes/suites/demo.yaml`` pointed at these worlds; splits of worlds that don't exist are dropped."""
+def demo_suite(worlds, out: Path, only: str | None = None) -> Path:
+    """``recipes/suites/demo.yaml`` pointed at these worlds; splits of worlds that don't exist are dropped. With
+    ``only``, just that benchmark (the λ sweep selects on the sources alone, so it scores nothing else)."""
     doc = yaml.safe_load(SUITE_FILE.read_text(encoding="utf-8"))
+    if only:
+        doc = {**doc, "name": f"{doc['name']}-{only}", "heldout": only,
+               "benchmarks": [b for b in doc["benchmarks"] if b["name"] == only]}
 
     def exists(split: dict) -> bool:
         return split["list"][len(BUILTIN):].partition("/")[0] in worlds
@@ -82,12 +100,21 @@ def demo_suite(worlds, out: Path) -> Path:
         for part in ("base", "novel", "in_context", "out_of_context"):
             if part in bench:
                 bench[part] = resolve(bench[part])
-    path = out / "suite.yaml"
+    path = out / (f"suite_{only}.yaml" if only else "suite.yaml")
     write_text(path, yaml.safe_dump(doc, sort_keys=False))
     return path
 
 
-def _train_all(worlds, clip: Path, out: Path, quick: bool, progress: bool) -> dict:
+def _log_progress(name: str):
+    """A training hook: a log line every ``LOG_EVERY`` optimiser steps (visible in demo.log, terminal or not)."""
+    def hook(info) -> None:
+        if info.global_step % LOG_EVERY == 0:
+            logger.info("train %s: epoch %d, step %d, loss %.3f", name, info.epoch, info.global_step,
+                        info.logs.get("loss", float("nan")))
+    return hook
+
+
+def _train_all(worlds, clip: Path, out: Path, seed: int, quick: bool, progress: bool) -> dict:
     from weightspace.train import train
 
     results = {}
@@ -96,10 +123,14 @@ def _train_all(worlds, clip: Path, out: Path, quick: bool, progress: bool) -> di
             continue
         w = worlds[world]
         overrides = {"model.init": str(clip), "data.train": str(w.list_file("train")),
-                     "data.classnames": str(w.classnames_file("train")), "output": str(out / "train" / name)}
+                     "data.classnames": str(w.classnames_file("train")), "output": str(out / "train" / f"seed-{seed}" / name),
+                     "seed": seed}
         if quick:
             overrides.update(QUICK_TRAIN)
-        results[name] = train(RECIPES / "demo" / recipe, overrides, progress=progress)
+        label = f"{name} (seed {seed})"
+        t0 = time.perf_counter()
+        results[name] = train(RECIPES / "demo" / recipe, overrides, hooks=[_log_progress(label)], progress=progress)
+        logger.info("train %s: done in %.0f s", label, time.perf_counter() - t0)
     return results
 
 
@@ -128,7 +159,7 @@ def _loss_curves(runs: dict, path: Path) -> Path:
         ax.plot([m["epoch"] for m in epochs], [m["loss"] for m in epochs], "o-", label=name)
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss (epoch mean)")
-    ax.set_title("demo training runs")
+    ax.set_title("demo training runs (seed 0)")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -144,136 +175,258 @@ def _md_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(f"| {line} |" for line in fmt)
 
 
-def _findings(scored: dict, sources: list[str], ta_name: str) -> dict:
-    """The two questions the demo answers, from the measured scores (fractions)."""
-    ooc = {k: scored[k].value("ooc", "out_of_context", "top1") for k in ("plain", "plain_gwa", "meta", "meta_gwa")}
-    target = {k: scored[k].benchmark_score("target") for k in [*sources, ta_name]}
-    return {
-        "ooc_top1": ooc,
-        "meta_gwa_beats_plain_ooc": ooc["meta_gwa"] > ooc["plain"],
-        "target_top1": target,
-        "task_arithmetic_wins": all(target[ta_name] > target[s] for s in sources),
-    }
-
-
-def _report(out: Path, names: dict, scored: dict, findings: dict, sweep, board_png: Path, loss_png: Path,
-            best: str, hub_dir: Path, seconds: float) -> Path:
-    report = out / "report"
-    benches = [b for b, _ in next(iter(scored.values())).benchmarks()]
-    rows = sorted(scored.items(), key=lambda kv: -kv[1].score())
-    table = _md_table(["model", "what it is", *benches, "mean"],
-                      [[k, names[k], *(100 * r.benchmark_score(b) for b in benches), 100 * r.score()] for k, r in rows])
-    ooc, tgt = findings["ooc_top1"], findings["target_top1"]
-    lines = [
-        "# weightspace demo report", "",
-        f"Built-in world, tiny CLIP, CPU. Wall time {seconds / 60:.1f} min. Scores are top-1 / harmonic means in %,",
-        "primary score per benchmark (b2n: HM of base and novel; target: zero-shot top-1 on the held-out world;",
-        "ooc: HM of in-context and out-of-context top-1; sources: mean top-1 over the source validation sets).", "",
-        table, "",
-        "## Findings", "",
-        f"- Out of context (top-1): plain {100 * ooc['plain']:.1f}, plain+GWA {100 * ooc['plain_gwa']:.1f}, "
-        f"meta {100 * ooc['meta']:.1f}, meta+GWA {100 * ooc['meta_gwa']:.1f} -> meta+GWA "
-        f"{'beats' if findings['meta_gwa_beats_plain_ooc'] else 'does not beat'} plain fine-tuning out of context.",
-        "- Held-out target (zero-shot top-1): " + ", ".join(f"{k} {100 * v:.1f}" for k, v in tgt.items())
-        + f" -> task arithmetic {'beats' if findings['task_arithmetic_wins'] else 'does not beat'} every single source model.",
-        f"- Task-arithmetic λ chosen on the sources' validation sets: {sweep.best.value:g}.",
-        f"- Best merge (suite mean): `{best}`; Hub dry-run folder: `{hub_dir}`.", "",
-        "## Plots", "",
-        f"![leaderboard]({board_png.name})", f"![loss curves]({loss_png.name})", f"![lambda sweep]({Path(sweep.plot).name})", "",
-    ]
-    path = report / "report.md"
-    write_text(path, "\n".join(lines))
-    return path
-
-
-def run_demo(out: str | Path = "runs/demo", *, cache_root: str | Path | None = None, seed: int = 0,
-             quick: bool = False, progress: bool = True, console=None) -> DemoResult:
-    """Run the whole demo into ``out`` (re-runnable: finished steps are skipped)."""
-    import shutil
-
-    from rich.console import Console
-
-    from weightspace.eval.evaluator import Evaluator
-    from weightspace.eval.leaderboard import leaderboard, plot_png, render, write_csv, write_json_file
-    from weightspace.eval.results import write_eval_results
-    from weightspace.eval.store import ResultsStore
+def _models_of_seed(seed: int, worlds, clip: Path, out: Path, evaluator, selector, quick: bool, progress: bool):
+    """Train, merge and score everything that depends on the training seed."""
     from weightspace.eval.sweep import run_sweep
-    from weightspace.hub.push import push
 
-    console = console or Console()
-    t0 = time.perf_counter()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    if not (RECIPES / "demo").is_dir():
-        raise ConfigError(f"{RECIPES}: the demo recipes are missing (run the demo from a source checkout)")
-
-    _step(console, "1/5 built-in world and tiny CLIP")
-    worlds, clip = _worlds_and_clip(cache_root, seed, quick, progress)
-    suite = demo_suite(worlds, out)
-
-    _step(console, "2/5 training (plain, meta, one model per source world)")
-    runs = _train_all(worlds, clip, out, quick, progress)
-    sources = [n for n in RUNS if n not in ("meta",) and n in runs]  # plain = the source_a model
-    finals = {n: str(runs[n].snapshots[-1]) for n in runs}
-
-    _step(console, "3/5 merging")
-    merges = out / "merges"
-    refs = {"clip": str(clip), **finals}
-    names = {"clip": "tiny CLIP, zero-shot", "plain": "plain fine-tuning, last epoch",
+    runs = _train_all(worlds, clip, out, seed, quick, progress)
+    sources = [n for n in SOURCE_RUNS if n in runs]
+    refs = {n: str(runs[n].snapshots[-1]) for n in runs}
+    names = {"plain": "plain fine-tuning, last epoch", "accumulate": "plain + gradient accumulation (2 batches), last epoch",
              "meta": "Open-MeDe meta, last epoch", "source_b": "plain on source_b", "source_c": "plain on source_c"}
-    for run in ("plain", "meta"):
+    merges = out / "merges" / f"seed-{seed}"
+    t0 = time.perf_counter()
+    for run in ("plain", "accumulate", "meta"):
         refs[f"{run}_gwa"] = _merge_once("gwa", runs[run].snapshots, merges / f"{run}_gwa",
                                          params=_gwa_params(runs[run]), progress=progress)
         names[f"{run}_gwa"] = f"GWA over {run} snapshots"
     refs["meta_gwa_wiseft"] = _merge_once("wise-ft", [refs["meta_gwa"]], merges / "meta_gwa_wiseft", base=str(clip),
                                           params={"alpha": WISE_FT_ALPHA}, progress=progress)
     names["meta_gwa_wiseft"] = f"WiSE-FT(meta GWA, CLIP), alpha={WISE_FT_ALPHA}"
-    store = ResultsStore(out / "results.sqlite")
-    evaluator = Evaluator(suite, store=store, progress=progress)
-    source_models = [finals[s] for s in sources]
-    sweep = run_sweep("task-arith", source_models, base=str(clip), param="lambda", values=LAMBDAS, suite=suite,
-                      out_dir=merges / "task_arith_sweep", objective="sources", store=store, evaluator=evaluator,
+    source_models = [refs[s] for s in sources]
+    sweep = run_sweep("task-arith", source_models, base=str(clip), param="lambda", values=LAMBDAS, suite=selector.suite,
+                      out_dir=merges / "task_arith_sweep", objective="sources", store=selector.store, evaluator=selector,
                       progress=progress)
     refs["task_arith"] = str(sweep.best.checkpoint)
-    names["task_arith"] = f"task arithmetic over {len(sources)} sources, lambda={sweep.best.value:g}"
-    refs["ties"] = _merge_once("ties", source_models, merges / "ties", base=str(clip), params={"density": 0.2},
-                               progress=progress)
-    names["ties"] = f"TIES over {len(sources)} sources, density 0.2"
-
-    _step(console, "4/5 scoring every model and merge")
-    scored = {k: evaluator.evaluate(v, label=k) for k, v in refs.items()}
-    scored["meta_gwa_ens"] = evaluator.evaluate(refs["meta_gwa"], rho=RHO, clip_base=str(clip), label="meta_gwa")
+    names["task_arith"] = f"task arithmetic over {len(sources)} sources, lambda chosen on the sources"
+    for key, (method, params, what) in SOURCE_MERGES.items():
+        refs[key] = _merge_once(method, source_models, merges / key, base=str(clip), params=params, progress=progress)
+        names[key] = what.format(n=len(sources))
+    logger.info("merges (seed %d) done in %.0f s; task-arithmetic lambda = %g", seed, time.perf_counter() - t0,
+                sweep.best.value)
+    t0 = time.perf_counter()
+    scored = {k: evaluator.evaluate(v, label=f"{k}/seed-{seed}") for k, v in refs.items()}
+    scored["meta_gwa_ens"] = evaluator.evaluate(refs["meta_gwa"], rho=RHO, clip_base=str(clip), label=f"meta_gwa/seed-{seed}")
     names["meta_gwa_ens"] = f"meta GWA + CLIP prediction ensemble, rho={RHO}"
-    for k, r in scored.items():
+    logger.info("scoring (seed %d) done in %.0f s", seed, time.perf_counter() - t0)
+    return runs, refs, names, scored, sweep
+
+
+def chance_levels(suite) -> dict[str, float]:
+    """Each benchmark's primary score for uniform random guessing."""
+    from weightspace.data.classnames import load_classnames
+    from weightspace.eval.protocols import get_protocol
+
+    return {b.name: get_protocol(b.protocol).chance({s.name: len(load_classnames(s.classnames)) for s in b.splits})
+            for b in suite.benchmarks}
+
+
+def _split_stat(results: list, bench: str, split: str):
+    from weightspace.eval.leaderboard import Stat
+
+    values = [r.value(bench, split, "top1") for r in results]
+    videos = next((row.n for row in results[0].rows if (row.benchmark, row.split, row.metric) == (bench, split, "top1")), None)
+    return Stat.of(values), videos
+
+
+# the comparisons the demo reports: (a, b, benchmark, split, what it asks)
+CLAIMS = (
+    ("meta_gwa", "plain", "ooc_neutral", "out_of_context", "meta + GWA vs plain fine-tuning, out of context (neutral scenes)"),
+    ("meta_gwa", "plain", "ooc_swapped", "out_of_context", "meta + GWA vs plain fine-tuning, out of context (swapped scenes)"),
+    ("meta", "accumulate", "ooc_neutral", "out_of_context", "meta vs gradient accumulation (same samples per update), out of context"),
+    ("plain_gwa", "plain", "target", "val", "GWA vs the last epoch (plain), held-out target"),
+    ("meta_gwa", "meta", "target", "val", "GWA vs the last epoch (meta), held-out target"),
+    ("plain", "clip", "decorrelated", "source_a", "plain fine-tuning vs zero-shot, scene-decorrelated source_a (motion learnt)"),
+    ("task_arith", "plain", "target", "val", "task arithmetic vs the source_a model, held-out target"),
+    ("task_arith", "source_b", "target", "val", "task arithmetic vs the source_b model, held-out target"),
+    ("task_arith", "source_c", "target", "val", "task arithmetic vs the source_c model, held-out target"),
+)
+
+
+def _findings(groups: dict, chance: dict, seeds: int) -> dict:
+    """``findings.json``: every row's mean/std/n per benchmark, the world checks and the claims (fractions)."""
+    from weightspace.eval.leaderboard import Stat, difference, verdict
+
+    rows = {}
+    for key, results in groups.items():
+        stats = {b: Stat.of([r.benchmark_score(b) for r in results]) for b, _ in results[0].benchmarks()}
+        stats["score"] = Stat.of([r.score() for r in results])
+        rows[key] = {b: {"mean": st.mean, "std": st.std, "n": st.n} for b, st in stats.items()}
+    claims = []
+    for a, b, bench, split, what in CLAIMS:
+        if a not in groups or b not in groups or bench not in dict(groups[a][0].benchmarks()):
+            continue
+        (sa, videos), (sb, _) = _split_stat(groups[a], bench, split), _split_stat(groups[b], bench, split)
+        diff, se = difference(sa, sb, videos)
+        claims.append({"a": a, "b": b, "benchmark": bench, "split": split, "question": what, "a_mean": sa.mean,
+                       "b_mean": sb.mean, "difference": diff, "standard_error": se, "videos": videos,
+                       "verdict": verdict(diff, se)})
+    clip, plain = groups["clip"], groups["plain"]
+    zs = _split_stat(clip, "decorrelated", "source_a")[0].mean
+    ft = _split_stat(plain, "decorrelated", "source_a")[0].mean
+    motion_chance, bias_chance = chance["decorrelated"], chance["ooc_neutral"]  # top-1 / HM of equal top-1 chances
+    ic, oc = (_split_stat(clip, "ooc_neutral", s)[0].mean for s in ("in_context", "out_of_context"))
+    checks = {
+        "motion": {"zero_shot": zs, "fine_tuned": ft, "chance": motion_chance,
+                   "meets_target": ft - zs >= MOTION_GAIN and ft >= MOTION_CHANCE_X * motion_chance},
+        "static_bias": {"in_context": ic, "ooc_neutral": oc, "chance": bias_chance,
+                        "meets_target": oc >= BIAS_CHANCE_X * bias_chance and ic - oc >= BIAS_GAP},
+    }
+    return {"seeds": seeds, "chance": chance, "rows": rows, "world_checks": checks, "claims": claims}
+
+
+def _claim_line(c: dict) -> str:
+    if c["verdict"] == "no measurable difference":
+        outcome = "no measurable difference"
+    else:
+        outcome = f"{c['a']} is {c['verdict']}"
+    return (f"- {c['question']}: {c['a']} {100 * c['a_mean']:.1f} vs {c['b']} {100 * c['b_mean']:.1f} "
+            f"(difference {100 * c['difference']:+.1f}, 2 SE = {200 * c['standard_error']:.1f}) -> {outcome}.")
+
+
+def _report(out: Path, board, findings: dict, chance: dict, sweeps: list, board_png: Path, loss_png: Path,
+            best: str, hub_dir: Path, seconds: float) -> Path:
+    report = out / "report"
+    benches = board.benchmarks
+    seeds = findings["seeds"]
+
+    def cell(row, col):
+        return f"{100 * row[col]:.1f}" + (f" ± {100 * row[col + '_std']:.1f}" if row["n"] > 1 else "")
+
+    table = _md_table(["model", "what it is", "n", *benches, "mean"],
+                      [[r["name"], r["method"], r["n"], *(cell(r, b) for b in benches), cell(r, "score")] for r in board.rows]
+                      + [["chance", "uniform random guess", "", *(f"{100 * chance[b]:.1f}" for b in benches),
+                          f"{100 * sum(chance.values()) / len(chance):.1f}"]])
+    motion, bias = findings["world_checks"]["motion"], findings["world_checks"]["static_bias"]
+    lambdas = ", ".join(f"{s.best.value:g}" for s in sweeps)
+    lines = [
+        "# weightspace demo report", "",
+        f"Built-in world, tiny CLIP, CPU, {seeds} training seed(s). Wall time {seconds / 60:.1f} min. Scores are top-1 /",
+        "harmonic means in %, mean ± std over seeds (the zero-shot CLIP is seed-independent): b2n = HM of base and",
+        "novel; target = top-1 on the held-out world; ooc_neutral / ooc_swapped = HM of in-context and out-of-context",
+        "top-1 (held-out neutral scenes / another action's scene); sources = mean top-1 over the source validation",
+        "sets; decorrelated = top-1 on source_a with every action on every scene equally often.", "",
+        table, "",
+        "## World checks", "",
+        f"- Motion is learnable: on source_a's decorrelated split, zero-shot {100 * motion['zero_shot']:.1f}, plain "
+        f"fine-tuning {100 * motion['fine_tuned']:.1f} (chance {100 * motion['chance']:.1f}; target: +25 points and 3x "
+        f"chance) -> {'met' if motion['meets_target'] else 'NOT met'}.",
+        f"- Static bias: zero-shot tiny CLIP on the target's videos, in context {100 * bias['in_context']:.1f}, on "
+        f"neutral scenes {100 * bias['ooc_neutral']:.1f} (chance {100 * bias['chance']:.1f}; target: 2x chance and "
+        f"15 points below in context) -> {'met' if bias['meets_target'] else 'NOT met'}.", "",
+        "## Findings", "",
+        "A difference is claimed only when it exceeds two standard errors of the difference (seed-to-seed spread",
+        "plus the binomial sampling error of a top-1 on the split's videos).", "",
+        *(_claim_line(c) for c in findings["claims"]),
+        f"- Task-arithmetic λ chosen on the sources' validation sets, per seed: {lambdas}.",
+        f"- Best merge (suite mean): `{best}`; Hub dry-run folder: `{hub_dir}`.", "",
+        "## Plots", "",
+        f"![leaderboard]({board_png.name})", f"![loss curves]({loss_png.name})", f"![lambda sweep]({Path(sweeps[0].plot).name})", "",
+    ]
+    path = report / "report.md"
+    write_text(path, "\n".join(lines))
+    return path
+
+
+def _log_to(path: Path) -> logging.Handler:
+    """Send the library's log (INFO and up) to ``path`` for the duration of the demo."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger("weightspace")
+    root.addHandler(handler)
+    if root.getEffectiveLevel() > logging.INFO:
+        root.setLevel(logging.INFO)
+    return handler
+
+
+def run_demo(out: str | Path = "runs/demo", *, cache_root: str | Path | None = None, seed: int = 0, seeds: int = 1,
+             quick: bool = False, progress: bool = True, console=None) -> DemoResult:
+    """Run the whole demo into ``out`` (re-runnable: finished steps are skipped); training is repeated with
+    ``seeds`` seeds (``seed``, ``seed + 1``, ...), the world and the tiny CLIP come from ``seed``."""
+    if seeds < 1:
+        raise ConfigError(f"--seeds {seeds}: must be >= 1")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    handler = _log_to(out / "demo.log")
+    try:
+        return _run(out, cache_root, seed, seeds, quick, progress, console)
+    finally:
+        logging.getLogger("weightspace").removeHandler(handler)
+        handler.close()
+
+
+def _run(out: Path, cache_root, seed: int, seeds: int, quick: bool, progress: bool, console) -> DemoResult:
+    import shutil
+
+    from rich.console import Console
+
+    from weightspace.eval.evaluator import Evaluator
+    from weightspace.eval.leaderboard import plot_png, render, seed_board, write_csv, write_json_file
+    from weightspace.eval.results import write_eval_results
+    from weightspace.eval.store import ResultsStore
+    from weightspace.hub.push import push
+
+    console = console or Console()
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    if not (RECIPES / "demo").is_dir():
+        raise ConfigError(f"{RECIPES}: the demo recipes are missing (run the demo from a source checkout)")
+
+    _step(console, "1/5 built-in world and tiny CLIP")
+    worlds, clip = _worlds_and_clip(cache_root, seed, quick, progress)
+    suite = demo_suite(worlds, out)
+    timings["world_and_tiny_clip"] = time.perf_counter() - t0
+
+    store = ResultsStore(out / "results.sqlite")
+    evaluator = Evaluator(suite, store=store, progress=progress)
+    chance = chance_levels(evaluator.suite)
+    selector = Evaluator(demo_suite(worlds, out, only="sources"), store=store, progress=progress)
+    clip_result = evaluator.evaluate(str(clip), label="clip")
+    per_seed = []
+    for s in range(seed, seed + seeds):
+        _step(console, f"2-4/5 seed {s}: training (plain, accumulate, meta, one model per source), merging, scoring")
+        t1 = time.perf_counter()
+        per_seed.append(_models_of_seed(s, worlds, clip, out, evaluator, selector, quick, progress))
+        timings[f"seed_{s}"] = time.perf_counter() - t1
+    runs0, refs0, names, _, _ = per_seed[0]
+    names = {"clip": "tiny CLIP, zero-shot", **names}
+    groups = {"clip": [clip_result], **{k: [p[3][k] for p in per_seed] for k in per_seed[0][3]}}
+    for k, r in per_seed[0][3].items():
         if k != "meta_gwa_ens":
             write_eval_results([r], out / "eval" / f"{k}.json")
+    write_eval_results([clip_result], out / "eval" / "clip.json")
 
     _step(console, "5/5 leaderboard, report, Hub dry run")
-    boards = leaderboard(store, suite=evaluator.suite.name)
-    for b in boards:
-        console.print(render(b))
+    board = seed_board(evaluator.suite.name, groups, names)
+    console.print(render(board))
     report = out / "report"
-    write_csv(boards, report / "leaderboard.csv")
-    write_json_file(boards, report / "leaderboard.json")
+    write_csv([board], report / "leaderboard.csv")
+    write_json_file([board], report / "leaderboard.json")
     board_png = report / "leaderboard.png"
-    plot_png(boards, board_png)
-    loss_png = _loss_curves(runs, report / "loss_curves.png")
-    shutil.copyfile(sweep.plot, report / Path(sweep.plot).name)
-    merge_keys = ("plain_gwa", "meta_gwa", "meta_gwa_wiseft", "task_arith", "ties")
-    best = max(merge_keys, key=lambda k: scored[k].score())
+    plot_png([board], board_png)
+    loss_png = _loss_curves(runs0, report / "loss_curves.png")
+    sweeps = [p[4] for p in per_seed]
+    shutil.copyfile(sweeps[0].plot, report / Path(sweeps[0].plot).name)
+    merge_keys = ("plain_gwa", "accumulate_gwa", "meta_gwa", "meta_gwa_wiseft", "task_arith", *SOURCE_MERGES)
+    mean_score = {r["name"]: r["score"] for r in board.rows}
+    best = max(merge_keys, key=lambda k: mean_score[k])
     hub_dir = out / "hub_dry_run"
     if hub_dir.exists():
         shutil.rmtree(hub_dir)
-    push(refs[best], f"weightspace-demo/{best.replace('_', '-')}", dry_run_dir=hub_dir,
+    push(refs0[best], f"weightspace-demo/{best.replace('_', '-')}", dry_run_dir=hub_dir,
          eval_results=[str(out / "eval" / f"{best}.json")])
-    findings = _findings(scored, sources, "task_arith")
+    findings = _findings(groups, chance, seeds)
     seconds = time.perf_counter() - t0
-    report_md = _report(out, names, scored, findings, sweep, board_png, loss_png, refs[best], hub_dir, seconds)
-    console.print(f"report: {report_md}\nbest merge: {best} ({refs[best]})\nHub dry run: {hub_dir}\n"
+    findings["timings_s"] = {**{k: round(v, 1) for k, v in timings.items()}, "total": round(seconds, 1)}
+    write_json(report / "findings.json", findings)
+    report_md = _report(out, board, findings, chance, sweeps, board_png, loss_png, refs0[best], hub_dir, seconds)
+    logger.info("demo done in %.1f min: %s", seconds / 60, report_md)
+    console.print(f"report: {report_md}\nbest merge: {best} ({refs0[best]})\nHub dry run: {hub_dir}\n"
                   f"total {seconds / 60:.1f} min")
-    return DemoResult(out, report_md, board_png, best, hub_dir,
-                      {k: {b: r.benchmark_score(b) for b, _ in r.benchmarks()} for k, r in scored.items()},
-                      findings, seconds)
+    scores = {r["name"]: {b: r[b] for b in board.benchmarks} for r in board.rows}
+    return DemoResult(out, report_md, board_png, best, hub_dir, scores, findings, seconds)
 
 
 def _gwa_params(run) -> dict:

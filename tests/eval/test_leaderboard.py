@@ -59,3 +59,37 @@ def test_outputs(store, tmp_path):
     console.print(render(boards[0]))
     text = console.export_text()
     assert "m2" in text and "80.0" in text and "ρ=0.5" in text
+
+
+def test_stat_and_difference_hand_computed():
+    from weightspace.eval.leaderboard import Stat, difference, verdict
+
+    s = Stat.of([0.5, 0.7, 0.6])
+    assert s.mean == pytest.approx(0.6) and s.std == pytest.approx(0.1) and s.n == 3
+    assert Stat.of([0.4]) == Stat(0.4, 0.0, 1)
+    # seeds only: se² = 0.1²/3 + 0.2²/4 = 0.003333 + 0.01
+    diff, se = difference(s, Stat(0.5, 0.2, 4))
+    assert diff == pytest.approx(0.1) and se == pytest.approx((0.01 / 3 + 0.01) ** 0.5)
+    # one seed each, 100 videos: binomial se² = 0.6·0.4/100 + 0.5·0.5/100 = 0.0049
+    diff, se = difference(Stat(0.6, 0.0, 1), Stat(0.5, 0.0, 1), videos=100)
+    assert se == pytest.approx(0.07)
+    assert verdict(diff, se) == "no measurable difference"  # 0.1 < 2 x 0.07
+    assert verdict(0.15, 0.07) == "higher" and verdict(-0.15, 0.07) == "lower"
+
+
+def test_seed_board_means_stds_and_error_bar_plot(tmp_path):
+    from weightspace.eval.leaderboard import _axis, seed_board
+
+    groups = {"a": [_res("a", "1" * 64, 0.8, 0.6), _res("a", "2" * 64, 0.6, 0.6)], "clip": [_res("clip", "3" * 64, 0.5, 0.5)]}
+    board = seed_board("demo", groups, {"a": "fine-tuned"})
+    a, clip = board.rows
+    assert a["name"] == "a" and a["rank"] == 1 and a["n"] == 2 and a["method"] == "fine-tuned"
+    assert a["b2n"] == pytest.approx(0.7) and a["b2n_std"] == pytest.approx((0.1 ** 2 + 0.1 ** 2) ** 0.5)
+    assert a["score"] == pytest.approx(0.65) and clip["n"] == 1 and clip["score_std"] == 0.0
+    assert "b2n_std" in board.columns and "n" in board.columns
+    write_csv([board], tmp_path / "s.csv")
+    assert list(csv.DictReader((tmp_path / "s.csv").open()))[0]["score_std"]
+    plot_png([board], tmp_path / "s.png")
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+    assert _axis([60.0, 62.0], [1.0, 1.0])[0] > 40  # bunched: the axis does not start at 0
+    assert _axis([10.0, 62.0], [1.0, 1.0])[0] == 0.0

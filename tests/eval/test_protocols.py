@@ -30,3 +30,11 @@ def test_bad_configs_name_the_place():
         get_protocol("cross-dataset").splits({"splits": [{"name": "mean"}]}, "bench")
     with pytest.raises(ConfigError, match="unknown protocol 'zero-shot'"):
         get_protocol("zero-shot")
+
+
+def test_chance_is_the_primary_score_of_random_guessing():
+    # base-to-novel: HM(1/6, 1/3) = 2/(6+3) = 2/9; cross-dataset: mean(1/12, 1/4) = 1/6
+    assert get_protocol("base-to-novel").chance({"base": 6, "novel": 3}) == pytest.approx(2 / 9)
+    assert get_protocol("cross-dataset").chance({"a": 12, "b": 4}) == pytest.approx(1 / 6)
+    assert get_protocol("out-of-context").chance({"in_context": 12, "out_of_context": 12}) == pytest.approx(1 / 12)
+    assert get_protocol("closed-set").chance({"test": 5}) == pytest.approx(0.2)

@@ -16,3 +16,8 @@ def test_ranks_get_disjoint_equal_shards_and_resume_skips_done_samples():
     assert len(r0) == len(r1) == 5 and not set(r0) & set(r1)
     assert r0 == perm[0:10:2].tolist()
     assert list(EpochSampler(perm, 0, 2, start=3)) == r0[3:]
+
+
+def test_unshuffled_order_is_the_list_order_every_epoch():
+    assert epoch_permutation(5, seed=3, epoch=0, shuffle=False).tolist() == [0, 1, 2, 3, 4]
+    assert torch.equal(epoch_permutation(5, seed=3, epoch=2, shuffle=False), torch.arange(5))

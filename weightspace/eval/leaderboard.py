@@ -3,13 +3,15 @@
 One board per suite (the newest suite version only: scores of an edited suite are not comparable;
 ``hidden`` counts the older ones). A row is one checkpoint (or prediction-ensemble variant) with its
 method, parameters and parents, each benchmark's primary score (HM, mean top-1, ...) and ``score``,
-the mean of those.
+the mean of those. ``seed_board`` folds repeated runs (one result per training seed) into mean ± std rows,
+and ``difference`` says whether two such means differ beyond noise.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +32,68 @@ class Leaderboard:
     rows: list[dict] = field(default_factory=list)
     hidden: int = 0  # results of older versions of this suite
     sort: str = "score"
+    seeds: bool = False  # rows are means over seeds: each score has a ``<column>_std`` and the row an ``n``
 
     @property
     def columns(self) -> list[str]:
-        return [*FIXED, *self.benchmarks, *TAIL]
+        if not self.seeds:
+            return [*FIXED, *self.benchmarks, *TAIL]
+        scored = [*self.benchmarks, "score"]
+        return [*FIXED, *(c for b in scored for c in (b, f"{b}_std")), "n", "missing", "sha256"]
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean, sample standard deviation (0 for one value) and count of one score over seeds."""
+
+    mean: float
+    std: float
+    n: int
+
+    @classmethod
+    def of(cls, values: list[float]) -> "Stat":
+        n = len(values)
+        mean = sum(values) / n
+        var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
+        return cls(mean, math.sqrt(var), n)
+
+
+def difference(a: Stat, b: Stat, videos: int | None = None) -> tuple[float, float]:
+    """``a.mean - b.mean`` and its standard error: the seed-to-seed spread of each mean (std²/n) plus, given the
+    number of test ``videos``, the binomial sampling error of each top-1 (p(1-p)/N), so one seed is not noise-free."""
+    var = 0.0
+    for s in (a, b):
+        var += s.std ** 2 / s.n
+        if videos:
+            p = min(max(s.mean, 0.0), 1.0)
+            var += p * (1 - p) / videos
+    return a.mean - b.mean, math.sqrt(var)
+
+
+def verdict(diff: float, se: float) -> str:
+    """A difference is claimed only beyond two standard errors."""
+    if abs(diff) <= 2 * se:
+        return "no measurable difference"
+    return "higher" if diff > 0 else "lower"
+
+
+def seed_board(suite: str, groups: dict[str, list[EvalResult]], names: dict[str, str] | None = None) -> Leaderboard:
+    """One row per group (a model trained with several seeds, or an untrained one): mean ± std of every score."""
+    names = names or {}
+    first = next(iter(groups.values()))[0]
+    benches = [b for b, _ in first.benchmarks()]
+    rows = []
+    for key, results in groups.items():
+        row = {"name": key, "method": names.get(key, ""), "params": "", "parents": "", "variant": "",
+               "n": len(results), "missing": sum(r.missing for r in results), "sha256": results[0].sha256[:12]}
+        for col, get in [*((b, lambda r, b=b: r.benchmark_score(b)) for b in benches), ("score", EvalResult.score)]:
+            stat = Stat.of([get(r) for r in results])
+            row[col], row[f"{col}_std"] = stat.mean, stat.std
+        rows.append(row)
+    rows.sort(key=_sort_key("score"))
+    for i, row in enumerate(rows, 1):
+        row["rank"] = i
+    return Leaderboard(suite, benches, rows, seeds=True)
 
 
 def _params(params: dict) -> str:
@@ -100,16 +160,21 @@ def render(board: Leaderboard):
         caption += f"; {board.hidden} result(s) of older versions of this suite hidden"
     table = Table(title=f"leaderboard: {board.suite}", caption=caption)
     # the table leaves out what CSV/JSON keep (sha256) and columns empty in every row
-    shown = [c for c in board.columns if c != "sha256" and (c not in ("variant", "missing", "params", "parents")
-                                                           or any(r.get(c) for r in board.rows))]
+    shown = [c for c in board.columns if c != "sha256" and not c.endswith("_std")
+             and (c not in ("variant", "missing", "params", "parents") or any(r.get(c) for r in board.rows))]
     for col in shown:
         numeric = col in board.benchmarks or col in ("score", "rank", "missing")
         table.add_column("#" if col == "rank" else col, justify="right" if numeric else "left",
                          overflow="fold", no_wrap=numeric,
                          style="bold" if col == board.sort else None)
     for row in board.rows:
-        table.add_row(*(_short_variant(row[c]) if c == "variant" else _fmt(row.get(c)) for c in shown))
+        table.add_row(*(_short_variant(row[c]) if c == "variant" else _cell(row, c) for c in shown))
     return table
+
+
+def _cell(row: dict, col: str) -> str:
+    std = row.get(f"{col}_std")
+    return _fmt(row.get(col)) + (f" ± {100 * std:.1f}" if isinstance(std, float) and row.get("n", 1) > 1 else "")
 
 
 def _short_variant(variant: str) -> str:
@@ -134,7 +199,8 @@ def write_json_file(boards: list[Leaderboard], path: str | os.PathLike) -> None:
 
 
 def plot_png(boards: list[Leaderboard], path: str | os.PathLike, top: int = 30) -> None:
-    """Horizontal bars of ``score`` (best at the top), one panel per suite."""
+    """Horizontal bars of ``score`` (best at the top), one panel per suite; with error bars (± std over seeds)
+    for seed boards, and an axis that starts near the lowest bar when the scores are bunched."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -147,16 +213,29 @@ def plot_png(boards: list[Leaderboard], path: str | os.PathLike, top: int = 30) 
         rows = b.rows[:top]
         labels = [f"{r['name']} [{r['method']}]" + (f" {r['variant']}" if r["variant"] else "") for r in rows]
         vals = [100 * r["score"] if r["score"] == r["score"] else 0.0 for r in rows]
-        ax.barh(range(len(rows)), vals, color="tab:blue")
+        errs = [100 * r.get("score_std", 0.0) for r in rows]
+        ax.barh(range(len(rows)), vals, xerr=errs if b.seeds else None, color="tab:blue", capsize=2)
         ax.set_yticks(range(len(rows)), labels, fontsize=8)
         ax.invert_yaxis()
-        for i, v in enumerate(vals):
-            ax.text(v, i, f" {v:.1f}", va="center", fontsize=7)
+        for i, (v, e) in enumerate(zip(vals, errs)):
+            ax.text(v + e, i, f" {v:.1f}" + (f" ± {e:.1f}" if b.seeds and rows[i].get("n", 1) > 1 else ""),
+                    va="center", fontsize=7)
         ax.set_xlabel("score (%): mean of " + ", ".join(
             f"{bn}" for bn in b.benchmarks))
         ax.set_title(f"{b.suite}")
-        ax.set_xlim(0, max(vals + [1.0]) * 1.15)
+        ax.set_xlim(*_axis(vals, errs))
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
+
+
+def _axis(vals: list[float], errs: list[float]) -> tuple[float, float]:
+    """x range: from 0, unless every bar is within the top half of the range (bunched): then from just below the
+    lowest, so differences are visible."""
+    lo = min((v - e for v, e in zip(vals, errs)), default=0.0)
+    hi = max((v + e for v, e in zip(vals, errs)), default=1.0)
+    hi = max(hi, 1.0)
+    if lo > 0.5 * hi:
+        return lo - 0.25 * (hi - lo) - 0.5, hi + 0.3 * (hi - lo) + 1.0
+    return 0.0, hi * 1.2

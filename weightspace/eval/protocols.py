@@ -2,7 +2,7 @@
 
 Each protocol is one entry in ``PROTOCOLS``: ``splits(cfg)`` names the splits in a suite's
 benchmark entry, ``summarize(scores)`` turns per-split top-1 into summary rows, and ``primary``
-is the (split, metric) that ranks models on that benchmark. Every split also reports top-1/top-5.
+is the (split, metric) that ranks models on that benchmark; ``chance`` is that score for random guessing. Every split also reports top-1/top-5.
 Adding a protocol = one function pair here + its test.
 """
 
@@ -23,6 +23,13 @@ class Protocol:
     splits: Callable[[dict, str], list[tuple[str, dict]]]  # (benchmark cfg, where) -> [(split name, split cfg)]
     summarize: Callable[[dict[str, float]], list[tuple[str, str, float]]]  # top-1 per split -> [(split, metric, value)]
     primary: tuple[str, str]
+
+    def chance(self, classes: dict[str, int]) -> float:
+        """The primary score of a uniform random guesser, from each split's class count."""
+        top1 = {split: 1.0 / n for split, n in classes.items()}
+        rows = {(split, metric): v for split, metric, v in self.summarize(top1)}
+        rows.update({(split, "top1"): v for split, v in top1.items()})
+        return rows[self.primary]
 
 
 def _need(cfg: dict, key: str, where: str) -> dict:

@@ -59,6 +59,7 @@ class DataConfig:
     random_crop: bool = True  # train crops at a random position (else centre)
     flip: bool = False  # random horizontal flip (off for the built-in world: left and right are different actions)
     color_jitter: float = 0.0  # brightness/contrast/saturation factors in [1 - s, 1 + s]
+    shuffle: bool = True  # a fresh seeded order each epoch; false: list order (Open-MeDe Tab. 10 batch order)
 
 
 @dataclass

@@ -23,7 +23,10 @@ from weightspace.train.config import DataConfig
 
 
 
-def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
+def epoch_permutation(n: int, seed: int, epoch: int, shuffle: bool = True) -> torch.Tensor:
+    """The sample order of one epoch; ``shuffle=False`` keeps the list order (Open-MeDe Tab. 10's unshuffled batches)."""
+    if not shuffle:
+        return torch.arange(n)
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(n, generator=g)
 

@@ -265,7 +265,7 @@ class Trainer:
         """The sample order of epoch index ``epoch`` (empty past the last epoch)."""
         if epoch >= self.cfg.epochs:
             return torch.empty(0, dtype=torch.int64)
-        return epoch_permutation(len(self.dataset), self.cfg.seed, epoch)
+        return epoch_permutation(len(self.dataset), self.cfg.seed, epoch, self.cfg.data.shuffle)
 
     def _load_state(self, ctx: DistContext) -> dict | None:
         folder = self.output / STATE_DIR

@@ -1,12 +1,13 @@
 import numpy as np
 
-from weightspace.data.synthetic.scenes import SCENE_PHRASES, SCENES, STYLES, TEXTURES, render_scene
+from weightspace.data.synthetic.scenes import NEUTRAL_SCENES, SCENE_PHRASES, SCENES, STYLES, TEXTURES, render_scene
 
 
 def test_at_least_8_textured_scenes():
-    assert len(SCENES) >= 8 and set(SCENE_PHRASES) == set(SCENES)
+    assert len(SCENES) >= 8 and set(SCENE_PHRASES) == set(SCENES) | set(NEUTRAL_SCENES)
+    assert len(NEUTRAL_SCENES) >= 3 and not set(NEUTRAL_SCENES) & set(SCENES)  # held out of every training world
     y, x = np.mgrid[0:48, 0:48].astype(float) / 47
-    for s in SCENES:
+    for s in SCENES + NEUTRAL_SCENES:
         pattern = TEXTURES[s](x, y, 1.0, np.random.default_rng(0))
         assert pattern.shape == (48, 48) and pattern.min() >= 0 and pattern.max() <= 1, s
         assert pattern.std() > 0.1, s  # a texture, not a flat colour
@@ -14,9 +15,10 @@ def test_at_least_8_textured_scenes():
 
 def test_scenes_differ_from_each_other():
     y, x = np.mgrid[0:48, 0:48].astype(float) / 47
-    patterns = [TEXTURES[s](x, y, 1.0, np.random.default_rng(1)).ravel() for s in SCENES]
+    every = SCENES + NEUTRAL_SCENES
+    patterns = [TEXTURES[s](x, y, 1.0, np.random.default_rng(1)).ravel() for s in every]
     corr = np.corrcoef(patterns)
-    assert np.abs(corr[~np.eye(len(SCENES), dtype=bool)]).max() < 0.9
+    assert np.abs(corr[~np.eye(len(every), dtype=bool)]).max() < 0.9
 
 
 def test_styles_change_the_look_not_the_geometry():

@@ -65,5 +65,5 @@ def test_ensure_trains_once(tmp_path, monkeypatch):
 
 def test_static_bias_report(trained, tiny_worlds):
     report = static_bias(trained.model, tiny_worlds)
-    assert report["classes"] == 2 and report["chance"] == 0.5
-    assert 0 <= report["in_context_top1"] <= 1 and 0 <= report["out_of_context_top1"] <= 1
+    assert report["classes"] == 4 and report["chance"] == 0.25
+    assert all(0 <= report[k] <= 1 for k in ("in_context_top1", "ooc_neutral_top1", "ooc_swapped_top1"))

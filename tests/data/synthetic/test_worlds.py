@@ -12,6 +12,7 @@ from weightspace.data.synthetic.motion import ACTIONS
 from weightspace.data.synthetic.worlds import (
     PREFERRED_SCENE, TARGET_NOVEL, WorldSpec, default_specs, ensure_worlds, plan_world, render_row, tiny_specs,
 )
+from weightspace.data.synthetic.scenes import NEUTRAL_SCENES, SCENES
 from weightspace.errors import ConfigError
 
 
@@ -24,7 +25,7 @@ def _rows(world):
 
 def test_default_specs_have_the_required_roles():
     specs = {s.name: s for s in default_specs()}
-    assert set(specs) == {"source_a", "source_b", "source_c", "target", "target_ooc"}
+    assert set(specs) == {"source_a", "source_b", "source_c", "target", "ooc_neutral", "ooc_swapped"}
     sources = [set(specs[n].actions) for n in ("source_a", "source_b", "source_c")]
     union = set.union(*sources)
     assert len(union | set(specs["target"].actions)) >= 24
@@ -39,7 +40,9 @@ def test_default_specs_have_the_required_roles():
 def test_scene_correlation_in_a_default_plan():
     rows = plan_world(default_specs()[0], seed=0)
     share = np.mean([r.spec.scene == PREFERRED_SCENE[r.spec.action] for r in rows])
-    assert len(rows) == 600 and abs(share - 0.8) < 0.05
+    biased = [r for r in rows if r.split != "decorrelated_val"]
+    share = np.mean([r.spec.scene == PREFERRED_SCENE[r.spec.action] for r in biased])
+    assert len(biased) == 600 and abs(share - 0.8) < 0.05
     strong = plan_world(WorldSpec("x", ACTIONS[:6], ACTIONS[:2], "dusk", 50, 0, correlation=0.3), seed=0)
     assert abs(np.mean([r.spec.scene == PREFERRED_SCENE[r.spec.action] for r in strong]) - 0.3) < 0.07
 
@@ -53,8 +56,10 @@ def test_plans_are_deterministic_in_the_seed():
 
 
 def test_layout_lists_and_class_files(tiny_worlds):
-    assert set(tiny_worlds) == {"source_a", "source_b", "target", "target_ooc"}
-    assert tiny_worlds.sources == ("source_a", "source_b") and tiny_worlds.target == "target" and tiny_worlds.ooc == "target_ooc"
+    assert set(tiny_worlds) == {"source_a", "source_b", "target", "ooc_neutral", "ooc_swapped"}
+    assert tiny_worlds.sources == ("source_a", "source_b") and tiny_worlds.target == "target"
+    assert tiny_worlds.ooc == ("ooc_neutral", "ooc_swapped")
+    assert tiny_worlds["source_a"].splits == ("train", "val", "decorrelated_val", "base_train", "base_val", "novel_val")
     for world in tiny_worlds.values():
         doc = json.loads((world.folder / "world.json").read_text())
         assert doc["seed"] == 0 and doc["spec"]["name"] == world.name
@@ -64,9 +69,9 @@ def test_layout_lists_and_class_files(tiny_worlds):
             assert names == world.classnames(split)
             assert {e.label for e in entries} == set(range(len(names)))
             assert all(e.path.is_file() for e in entries)
-    assert tiny_worlds["target_ooc"].splits == ("val", "base_val", "novel_val")
+    assert tiny_worlds["ooc_neutral"].splits == ("val", "base_val", "novel_val")
     with pytest.raises(ConfigError, match="no split 'train'"):
-        tiny_worlds["target_ooc"].list_file("train")
+        tiny_worlds["ooc_swapped"].list_file("train")
     with pytest.raises(ConfigError, match="no world"):
         tiny_worlds["nope"]
 
@@ -81,14 +86,29 @@ def test_base_and_novel_are_disjoint_and_reindexed(tiny_worlds):
             assert names[e.label] == action_of[e.path.relative_to(world.folder).as_posix()]
 
 
-def test_out_of_context_world_swaps_scenes_only(tiny_worlds):
+@pytest.mark.parametrize("world", ["ooc_neutral", "ooc_swapped"])
+def test_out_of_context_worlds_change_the_scene_only(tiny_worlds, world):
     target = {r["path"]: r for r in _rows(tiny_worlds["target"]) if r["split"] == "val"}
-    ooc = _rows(tiny_worlds["target_ooc"])
+    ooc = _rows(tiny_worlds[world])
     assert len(ooc) == len(target)
     for r in ooc:
         t = target[r["path"]]
-        assert r["scene"] != PREFERRED_SCENE[r["action"]]
+        if world == "ooc_neutral":  # a held-out scene: no action prefers it, no training world shows it
+            assert r["scene"] in NEUTRAL_SCENES and r["scene"] not in PREFERRED_SCENE.values()
+        else:  # another action's scene
+            assert r["scene"] != PREFERRED_SCENE[r["action"]] and r["scene"] in SCENES
         assert (r["action"], r["shape"], r["colour"], r["label"]) == (t["action"], t["shape"], t["colour"], t["label"])
+
+
+def test_decorrelated_split_shows_every_action_on_every_scene_equally_often():
+    spec = default_specs()[0]
+    rows = [r for r in plan_world(spec, seed=0) if r.split == "decorrelated_val"]
+    pairs = Counter((r.spec.action, r.spec.scene) for r in rows)
+    assert len(rows) == 2 * len(SCENES) * len(spec.actions)
+    assert set(pairs.values()) == {2} and len(pairs) == len(SCENES) * len(spec.actions)
+    for world in default_specs():
+        if world.name.startswith("source"):
+            assert world.decorrelated_per_class == 2 * len(SCENES)
 
 
 def test_videos_decode_to_the_rendered_frames(tiny_worlds):
@@ -121,13 +141,13 @@ def test_cached_worlds_are_reused_and_stale_ones_rebuilt(tmp_path, monkeypatch):
     first = ensure_worlds(tmp_path, progress=False, workers=1)
     again = ensure_worlds(tmp_path, progress=False, workers=1)
     assert first.root == again.root == tmp_path / "worlds" / "seed-0"
-    assert calls == Counter({"source_a": 1, "source_b": 1, "target": 1, "target_ooc": 1})  # the second call reused all
+    assert calls == Counter({"source_a": 1, "source_b": 1, "target": 1, "ooc_neutral": 1, "ooc_swapped": 1})  # the second call reused all
     defaults({0: tiny_specs()[0]})
     ensure_worlds(tmp_path, progress=False, workers=1)
     assert calls["source_a"] == 2 and calls["source_b"] == 1 and calls["target"] == 1
     defaults({0: tiny_specs()[0], 2: tiny_specs()[2]})
     ensure_worlds(tmp_path, progress=False, workers=1)
-    assert calls["target"] == 2 and calls["target_ooc"] == 2  # the OOC world re-renders target videos
+    assert calls["target"] == 2 and calls["ooc_neutral"] == calls["ooc_swapped"] == 2  # they re-render target videos
     assert calls["source_a"] == 2
 
 
@@ -150,6 +170,7 @@ def test_parallel_generation_gives_the_same_lists(tmp_path, tiny_worlds):
     ({"style": "neon"}, "unknown style"),
     ({"correlation": 1.5}, "correlation"),
     ({"size": 33}, "even"),
+    ({"ooc_scenes": "random"}, "ooc_scenes"),
 ])
 def test_spec_validation(kwargs, match):
     base = dict(name="w", actions=("moving left", "moving right"), novel=("moving right",), style="dusk",

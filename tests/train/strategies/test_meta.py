@@ -23,8 +23,9 @@ def _batches(*centres):
 
 
 def test_registry_lists_both_strategies():
-    assert {"meta", "plain"} <= set(available_strategies())
+    assert available_strategies() == ["accumulate", "meta", "plain"]
     assert _meta().batches_per_step == 8 and _meta(tasks=1).batches_per_step == 2
+    assert get_strategy("plain").batches_per_step == 1
 
 
 def test_cross_batch_fomaml_step_by_hand_with_sgd():

@@ -17,7 +17,8 @@ from weightspace.data.synthetic.motion import Pose, pose
 from weightspace.data.synthetic.scenes import STYLES, render_scene
 
 RADIUS = 6.0  # actor radius in pixels at scale 1 (for 48 px frames)
-TRAIL_ALPHA = (0.4, 0.22, 0.1)  # opacity of the ghosts 1, 2, 3 frames back
+TRAIL_ALPHA = (0.4, 0.22, 0.1)  # opacity of the ghosts 1, 2, 3 trail steps back
+TRAIL_STEP = 1  # frames between ghosts
 
 COLOURS: dict[str, tuple[float, float, float]] = {
     "red": (0.9, 0.1, 0.1),
@@ -78,23 +79,35 @@ def _coverage(spec: VideoSpec, x0, y0, p, size: int) -> tuple[np.ndarray, np.nda
     return body, eye
 
 
-def render_video(spec: VideoSpec, rng: np.random.Generator, *, size: int = 48, frames: int = 16,
-                 indices=None) -> np.ndarray:
-    """uint8 [frames, size, size, 3]; with ``indices``, only those frames (identical to the full render's)."""
-    ghosts = len(TRAIL_ALPHA)
-    t = np.arange(-ghosts, frames) / (frames - 1)
+@dataclass(frozen=True)
+class Clip:
+    """Rendered frames and the actor's pose in each (for captions that name the pose)."""
+
+    frames: np.ndarray  # uint8 [N, size, size, 3]
+    x: np.ndarray  # actor centre, pixels
+    y: np.ndarray
+    angle: np.ndarray  # radians, clockwise on screen
+    scale: np.ndarray
+    alpha: np.ndarray
+
+
+def render_clip(spec: VideoSpec, rng: np.random.Generator, *, size: int = 48, frames: int = 16, indices=None) -> Clip:
+    """The frames of one video (all, or only ``indices``: identical to the full render's) with the actor's pose."""
+    ghosts, step = len(TRAIL_ALPHA), TRAIL_STEP
+    lead = ghosts * step  # poses before frame 0 that the first frames' trails show
+    t = np.arange(-lead, frames) / (frames - 1)
     p = pose(spec.action, t, rng)
     # place the motion so the actor stays inside the frame during the clip (the trail may leave it)
-    reach = RADIUS * float(np.max(np.maximum(p.sx, p.sy)[ghosts:])) + 1
-    lo_x, hi_x = reach - p.dx[ghosts:].min(), size - 1 - reach - p.dx[ghosts:].max()
-    lo_y, hi_y = reach - p.dy[ghosts:].min(), size - 1 - reach - p.dy[ghosts:].max()
+    reach = RADIUS * float(np.max(np.maximum(p.sx, p.sy)[lead:])) + 1
+    lo_x, hi_x = reach - p.dx[lead:].min(), size - 1 - reach - p.dx[lead:].max()
+    lo_y, hi_y = reach - p.dy[lead:].min(), size - 1 - reach - p.dy[lead:].max()
     x0 = rng.uniform(lo_x, hi_x) if hi_x > lo_x else (lo_x + hi_x) / 2
     y0 = rng.uniform(lo_y, hi_y) if hi_y > lo_y else (lo_y + hi_y) / 2
     scene = render_scene(spec.scene, STYLES[spec.style], size, rng)
 
     keep = np.arange(frames) if indices is None else np.asarray(indices, dtype=int)
-    # pose j of the extended timeline is frame j - ghosts; frame k needs poses k .. k + ghosts
-    need = np.unique((keep[:, None] + np.arange(ghosts + 1)[None, :]).ravel())
+    # pose j of the extended timeline is frame j - lead; frame k shows poses k + lead - g * step, g = 0..ghosts
+    need = np.unique((keep[:, None] + lead - step * np.arange(ghosts + 1)[None, :]).ravel())
     sub = Pose(*(getattr(p, f)[need] for f in ("dx", "dy", "angle", "sx", "sy", "alpha")))
     body, eye = _coverage(spec, x0, y0, sub, size)
     body *= sub.alpha[:, None, None]
@@ -105,10 +118,18 @@ def render_video(spec: VideoSpec, rng: np.random.Generator, *, size: int = 48, f
 
     img = np.broadcast_to(scene, (len(keep), size, size, 3)).copy()
     for back, strength in reversed(list(enumerate(TRAIL_ALPHA, 1))):
-        m = body[at(keep + ghosts - back), ..., None] * strength
+        m = body[at(keep + lead - back * step), ..., None] * strength
         img = img * (1 - m) + colour * m
-    m = body[at(keep + ghosts), ..., None]
+    m = body[at(keep + lead), ..., None]
     img = img * (1 - m) + colour * m
-    m = eye[at(keep + ghosts), ..., None]
+    m = eye[at(keep + lead), ..., None]
     img = img * (1 - m) + eye_colour * m
-    return np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+    now = keep + lead
+    return Clip(np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8), x0 + p.dx[now], y0 + p.dy[now], p.angle[now],
+                np.sqrt(p.sx[now] * p.sy[now]), p.alpha[now])
+
+
+def render_video(spec: VideoSpec, rng: np.random.Generator, *, size: int = 48, frames: int = 16,
+                 indices=None) -> np.ndarray:
+    """uint8 [frames, size, size, 3]; with ``indices``, only those frames (identical to the full render's)."""
+    return render_clip(spec, rng, size=size, frames=frames, indices=indices).frames

@@ -19,12 +19,18 @@ TextureFn = Callable[[np.ndarray, np.ndarray, float, np.random.Generator], np.nd
 TEXTURES: dict[str, TextureFn] = {}
 # the phrase a caption uses for each scene
 SCENE_PHRASES: dict[str, str] = {}
+_HELD_OUT: list[str] = []
 
 
-def texture(name: str, phrase: str):
+def texture(name: str, phrase: str, *, held_out: bool = False):
+    """Register a texture; ``held_out`` ones are neutral scenes that no action prefers and no training world or
+    pretraining frame shows (the SCUBA-like out-of-context split pastes the target's actions onto them)."""
+
     def register(fn: TextureFn) -> TextureFn:
         TEXTURES[name] = fn
         SCENE_PHRASES[name] = phrase
+        if held_out:
+            _HELD_OUT.append(name)
         return fn
 
     return register
@@ -112,7 +118,38 @@ def _zigzags(x, y, f, rng):
     return _soft(np.sin(TAU * (n * y + 0.5 * tri) + rng.uniform(0, TAU)))
 
 
-SCENES: tuple[str, ...] = tuple(TEXTURES)
+@texture("honeycomb", "a honeycomb", held_out=True)
+def _honeycomb(x, y, f, rng):
+    n = 3 * f
+    u, v = x * n + rng.uniform(), y * n * 1.15 + rng.uniform()
+    cells = [np.cos(TAU * (u * np.cos(a) + v * np.sin(a))) for a in (0.0, TAU / 6, TAU / 3)]
+    return _soft(sum(cells) / 3 + 0.1, 6.0)
+
+
+@texture("plaid", "a plaid pattern", held_out=True)
+def _plaid(x, y, f, rng):
+    n = 3 * f
+    p = rng.uniform(0, TAU, 2)
+    return 0.5 * _soft(np.sin(TAU * n * x + p[0]), 3.0) + 0.5 * _soft(np.sin(TAU * n * y + p[1]), 3.0)
+
+
+@texture("scales", "fish scales", held_out=True)
+def _scales(x, y, f, rng):
+    n = 4 * f
+    yy = y * n + rng.uniform()
+    row = np.floor(yy)
+    xx = x * n + 0.5 * (row % 2) + rng.uniform()
+    return _soft(np.hypot(xx % 1.0 - 0.5, yy % 1.0) - 0.55, 20.0)
+
+
+@texture("marble", "a marbled background", held_out=True)
+def _marble(x, y, f, rng):
+    k = rng.uniform(0, TAU, 2)
+    return _soft(np.sin(TAU * 2 * f * (x + 0.3 * np.sin(TAU * y * 1.5 + k[0])) + 2 * np.sin(TAU * x + k[1])), 2.0)
+
+
+SCENES: tuple[str, ...] = tuple(t for t in TEXTURES if t not in _HELD_OUT)  # the scenes of training worlds
+NEUTRAL_SCENES: tuple[str, ...] = tuple(_HELD_OUT)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Captions name the actor's colour and shape, the scene and the action ("a photo o
 clockwise on a brick wall"), for ALL actions, so the text tower knows every action word, as real CLIP does.
 The image tower only ever sees single frames: it can learn an action from the faded trail and, far more
 easily, from the scene the action usually co-occurs with. That is the static bias the video methods fight;
-``static_bias`` measures it as zero-shot top-1 on the target's novel actions in context vs out of context.
+``static_bias`` measures it as zero-shot top-1 on the target's videos in context vs out of context.
 
 Loss: symmetric InfoNCE (Radford et al. 2021, eq. in Fig. 3), ``open_clip.ClipLoss``.
 """
@@ -12,6 +12,7 @@ Loss: symmetric InfoNCE (Radford et al. 2021, eq. in Fig. 3), ``open_clip.ClipLo
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import time
@@ -26,6 +27,7 @@ from weightspace.data.synthetic.scenes import SCENE_PHRASES, SCENES
 from weightspace.data.synthetic.worlds import PREFERRED_SCENE, Worlds, cache_lock, ensure_worlds, resolve_cache_root
 from weightspace.data.transforms import CLIP_MEAN, CLIP_STD
 
+logger = logging.getLogger(__name__)
 TINY_CLIP_VERSION = 1
 MODEL_NAME = "ws-tiny-clip"
 EVAL_TEMPLATES = ("a video of {}.", "a photo of something {}.")
@@ -162,6 +164,8 @@ def pretrain(config: PretrainConfig = PretrainConfig(), *, progress: bool = True
                     model.logit_scale.clamp_(0, math.log(100))  # CLIP's clamp at 100
                 losses.append(loss.item())
                 bar.update(task, advance=1, loss=float(np.mean(losses[-20:])))
+                if len(losses) % 50 == 0 or len(losses) == config.steps:  # progress in log files, terminal or not
+                    logger.info("pretraining tiny CLIP: step %d/%d, loss %.3f", len(losses), config.steps, np.mean(losses[-20:]))
         model.eval()
     return PretrainResult(model, model_cfg, losses, time.time() - start)
 
@@ -191,14 +195,16 @@ def zero_shot_top1(model, list_file: Path, classnames_file: Path, *, num_frames:
     return correct / len(ds)
 
 
-def static_bias(model, worlds: Worlds, split: str = "novel_val") -> dict:
-    """Zero-shot top-1 on the target's novel actions: in context, out of context, and chance."""
-    target, ooc = worlds[worlds.target], worlds[worlds.ooc]
+def static_bias(model, worlds: Worlds, split: str = "val") -> dict:
+    """Zero-shot top-1 on the target's videos: in context, and on each out-of-context world; and chance."""
+    target = worlds[worlds.target]
     with torch_threads(1):
-        ic = zero_shot_top1(model, target.list_file(split), target.classnames_file(split))
-        oc = zero_shot_top1(model, ooc.list_file(split), ooc.classnames_file(split))
+        scores = {"in_context_top1": zero_shot_top1(model, target.list_file(split), target.classnames_file(split))}
+        for name in worlds.ooc:
+            ooc = worlds[name]
+            scores[f"{name}_top1"] = zero_shot_top1(model, ooc.list_file(split), ooc.classnames_file(split))
     n = len(target.classnames(split))
-    return {"split": split, "classes": n, "chance": 1.0 / n, "in_context_top1": ic, "out_of_context_top1": oc}
+    return {"split": split, "classes": n, "chance": 1.0 / n, **scores}
 
 
 def _preprocess_cfg(size: int) -> dict:

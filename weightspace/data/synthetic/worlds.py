@@ -2,8 +2,12 @@
 
 Static bias by construction: every action has a preferred scene (``PREFERRED_SCENE``). In a training or
 in-context world a video shows its action's preferred scene with probability ``correlation`` (else one of the
-other scenes, uniformly); the out-of-context world re-renders the target's validation videos (same actor,
-motion and random draws) with the scene swapped for a non-preferred one, as SCUBA replaces backgrounds.
+other scenes, uniformly). Each source world also has a scene-decorrelated validation split (every action on
+every scene equally often), where only the actor tells the action. Two out-of-context worlds re-render the
+target's validation videos (same actor, motion and random draws) on other scenes: ``ooc_neutral`` on held-out
+scenes that no action prefers and no training world or pretraining frame shows (SCUBA pastes actions onto
+Places365 backgrounds), ``ooc_swapped`` on a scene another action prefers (HAT's mixed-different), where a scene
+reader is always wrong.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import zlib
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -31,14 +35,15 @@ from weightspace.data.synthetic import BUILTIN
 from weightspace.data.encode import write_video
 from weightspace.data.synthetic.motion import ACTIONS
 from weightspace.data.synthetic.render import COLOURS, SHAPES, VideoSpec, render_video
-from weightspace.data.synthetic.scenes import SCENES, STYLES
+from weightspace.data.synthetic.scenes import NEUTRAL_SCENES, SCENES, STYLES
 from weightspace.errors import ConfigError
 
-GENERATOR_VERSION = 1
-SPLITS = ("train", "val")
+GENERATOR_VERSION = 2
+SPLITS = ("train", "val", "decorrelated_val")
 SPLIT_FILES = {  # split name -> (list file, class-name file)
     "train": ("train.txt", "classnames.json"),
     "val": ("val.txt", "classnames.json"),
+    "decorrelated_val": ("decorrelated_val.txt", "classnames.json"),
     "base_train": ("base_train.txt", "base_classnames.json"),
     "base_val": ("base_val.txt", "base_classnames.json"),
     "novel_val": ("novel_val.txt", "novel_classnames.json"),
@@ -59,6 +64,9 @@ def _preferred_scenes() -> dict[str, str]:
 PREFERRED_SCENE: dict[str, str] = _preferred_scenes()
 
 
+OOC_SCENES = ("swapped", "neutral")
+
+
 @dataclass(frozen=True)
 class WorldSpec:
     """Everything that defines one world's videos (with the seed and generator version, its cache key)."""
@@ -70,7 +78,9 @@ class WorldSpec:
     train_per_class: int
     val_per_class: int
     correlation: float = 0.8  # P(scene = the action's preferred scene)
-    out_of_context_of: str | None = None  # re-render that world's val videos on non-preferred scenes
+    out_of_context_of: str | None = None  # re-render that world's val videos on other scenes
+    ooc_scenes: str = "swapped"  # with out_of_context_of: "swapped" (another action's scene) or "neutral" (held-out)
+    decorrelated_per_class: int = 0  # scene-decorrelated val videos per class (a multiple of len(SCENES) balances)
     size: int = 48
     frames: int = 16
     fps: int = 8
@@ -85,6 +95,8 @@ class WorldSpec:
             raise ConfigError(f"world {self.name!r}: unknown style {self.style!r} (known: {', '.join(STYLES)})")
         if not 0.0 <= self.correlation <= 1.0:
             raise ConfigError(f"world {self.name!r}: correlation must be in [0, 1]")
+        if self.ooc_scenes not in OOC_SCENES:
+            raise ConfigError(f"world {self.name!r}: ooc_scenes must be one of {', '.join(OOC_SCENES)}")
         if self.size % 2:
             raise ConfigError(f"world {self.name!r}: size must be even (yuv420p)")
 
@@ -97,18 +109,25 @@ class WorldSpec:
 
 
 def default_specs(correlation: float = 0.8) -> tuple[WorldSpec, ...]:
-    """Three source worlds (overlapping action subsets, own styles), the target and its out-of-context twin."""
+    """Three source worlds (overlapping action subsets, own styles), the target and its two out-of-context twins."""
     seen = [a for a in ACTIONS if a not in TARGET_NOVEL]  # 24 actions the sources share out
     half = lambda acts: tuple(acts[len(acts) // 2:])  # noqa: E731 (a source's own base/novel split)
     a, b, c = tuple(seen[0:12]), tuple(seen[6:18]), tuple(seen[12:24])
     target = tuple(x for x in ACTIONS if x in TARGET_NOVEL + TARGET_BASE)
+    decorrelated = {"decorrelated_per_class": 2 * len(SCENES)}
+    target_spec = WorldSpec("target", target, TARGET_NOVEL, "forest", 16, 16, correlation)
     return (
-        WorldSpec("source_a", a, half(a), "daylight", 40, 10, correlation),
-        WorldSpec("source_b", b, half(b), "dusk", 40, 10, correlation),
-        WorldSpec("source_c", c, half(c), "pastel", 40, 10, correlation),
-        WorldSpec("target", target, TARGET_NOVEL, "forest", 16, 16, correlation),
-        WorldSpec("target_ooc", target, TARGET_NOVEL, "forest", 0, 16, correlation, out_of_context_of="target"),
+        WorldSpec("source_a", a, half(a), "daylight", 40, 10, correlation, **decorrelated),
+        WorldSpec("source_b", b, half(b), "dusk", 40, 10, correlation, **decorrelated),
+        WorldSpec("source_c", c, half(c), "pastel", 40, 10, correlation, **decorrelated),
+        target_spec, *_ooc_specs(target_spec),
     )
+
+
+def _ooc_specs(target: WorldSpec) -> tuple[WorldSpec, ...]:
+    """``ooc_neutral`` and ``ooc_swapped``: the target's validation videos on held-out / other actions' scenes."""
+    return tuple(replace(target, name=f"ooc_{mode}", train_per_class=0, out_of_context_of=target.name, ooc_scenes=mode)
+                 for mode in ("neutral", "swapped"))
 
 
 def tiny_specs(correlation: float = 0.8) -> tuple[WorldSpec, ...]:
@@ -117,11 +136,11 @@ def tiny_specs(correlation: float = 0.8) -> tuple[WorldSpec, ...]:
     b = ("moving up", "growing", "spinning clockwise", "blinking")
     target = ("moving left", "spinning clockwise") + TARGET_NOVEL[:2]
     kw = {"size": 32, "frames": 8}
+    target_spec = WorldSpec("target", target, TARGET_NOVEL[:2], "forest", 2, 2, correlation, **kw)
     return (
-        WorldSpec("source_a", a, a[2:], "daylight", 3, 2, correlation, **kw),
-        WorldSpec("source_b", b, b[2:], "dusk", 3, 2, correlation, **kw),
-        WorldSpec("target", target, TARGET_NOVEL[:2], "forest", 2, 2, correlation, **kw),
-        WorldSpec("target_ooc", target, TARGET_NOVEL[:2], "forest", 0, 2, correlation, out_of_context_of="target", **kw),
+        WorldSpec("source_a", a, a[2:], "daylight", 3, 2, correlation, decorrelated_per_class=len(SCENES), **kw),
+        WorldSpec("source_b", b, b[2:], "dusk", 3, 2, correlation, decorrelated_per_class=len(SCENES), **kw),
+        target_spec, *_ooc_specs(target_spec),
     )
 
 
@@ -150,17 +169,23 @@ def plan_world(spec: WorldSpec, seed: int, specs: dict[str, WorldSpec] | None = 
             raise ConfigError(f"world {spec.name!r}: out_of_context_of {spec.out_of_context_of!r} is not a known world")
         rng = np.random.default_rng([seed, zlib.crc32(spec.name.encode()), 0])
         source = [r for r in plan_world(specs[spec.out_of_context_of], seed, specs) if r.split == "val"]
-        return [VideoRow(r.split, r.index, r.label, VideoSpec(r.spec.action, _other_scene(rng, r.spec.action), r.spec.shape,
+        scene = (lambda a: NEUTRAL_SCENES[int(rng.integers(len(NEUTRAL_SCENES)))]) if spec.ooc_scenes == "neutral" \
+            else (lambda a: _other_scene(rng, a))
+        return [VideoRow(r.split, r.index, r.label, VideoSpec(r.spec.action, scene(r.spec.action), r.spec.shape,
                                                               r.spec.colour, spec.style), r.key) for r in source]
     world_key = zlib.crc32(spec.name.encode())
     rng = np.random.default_rng([seed, world_key, 0])
     shapes, colours = list(SHAPES), list(COLOURS)
     rows = []
-    for split_code, (split, per_class) in enumerate((("train", spec.train_per_class), ("val", spec.val_per_class)), 1):
+    per_split = (("train", spec.train_per_class), ("val", spec.val_per_class), ("decorrelated_val", spec.decorrelated_per_class))
+    for split_code, (split, per_class) in enumerate(per_split, 1):
         index = 0
-        for _ in range(per_class):
+        for r in range(per_class):
             for label, action in enumerate(spec.actions):
-                scene = PREFERRED_SCENE[action] if rng.random() < spec.correlation else _other_scene(rng, action)
+                if split == "decorrelated_val":  # action i cycles through the scenes from scene i
+                    scene = SCENES[(r + label) % len(SCENES)]
+                else:
+                    scene = PREFERRED_SCENE[action] if rng.random() < spec.correlation else _other_scene(rng, action)
                 video = VideoSpec(action, scene, shapes[int(rng.integers(len(shapes)))], colours[int(rng.integers(len(colours)))], spec.style)
                 rows.append(VideoRow(split, index, label, video, (seed, world_key, split_code, index)))
                 index += 1
@@ -193,6 +218,7 @@ def _write_lists(folder: Path, spec: WorldSpec, rows: list[VideoRow]) -> dict[st
     by_split = {s: [r for r in rows if r.split == s] for s in SPLITS}
     files = {
         "train": _lines(by_split["train"], all_ids), "val": _lines(by_split["val"], all_ids),
+        "decorrelated_val": _lines(by_split["decorrelated_val"], all_ids),
         "base_train": _lines(by_split["train"], base_ids), "base_val": _lines(by_split["val"], base_ids),
         "novel_val": _lines(by_split["val"], novel_ids),
     }
@@ -242,14 +268,14 @@ class World:
 
 @dataclass(frozen=True)
 class Worlds(Mapping):
-    """The generated worlds by name, plus which are sources, the target and the out-of-context target."""
+    """The generated worlds by name, plus which are sources, the target and the out-of-context targets."""
 
     root: Path
     seed: int
     worlds: dict[str, World]
     sources: tuple[str, ...] = ("source_a", "source_b", "source_c")
     target: str = "target"
-    ooc: str = "target_ooc"
+    ooc: tuple[str, ...] = ("ooc_neutral", "ooc_swapped")
 
     def __getitem__(self, name: str) -> World:
         if name not in self.worlds:
@@ -386,4 +412,4 @@ def ensure_worlds(cache_root: str | os.PathLike | None = None, seed: int = 0, *,
     return Worlds(root, seed, worlds,
                   sources=tuple(n for n in names if n.startswith("source")),
                   target="target" if "target" in worlds else names[-1],
-                  ooc=next((s.name for s in specs if s.out_of_context_of), ""))
+                  ooc=tuple(s.name for s in specs if s.out_of_context_of))

@@ -1,7 +1,8 @@
-"""Training strategies, by name: ``plain`` and ``meta`` (Open-MeDe cross-batch meta-optimisation)."""
+"""Training strategies, by name: ``plain``, ``accumulate`` (plain with gradient accumulation) and ``meta``
+(Open-MeDe cross-batch meta-optimisation)."""
 
 from weightspace.train.strategies.base import STRATEGIES, Strategy
-from weightspace.train.strategies import meta, plain  # noqa: F401,E402  (each registers itself)
+from weightspace.train.strategies import accumulate, meta, plain  # noqa: F401,E402  (each registers itself)
 
 
 def get_strategy(name: str) -> type[Strategy]:
