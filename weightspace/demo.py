@@ -25,10 +25,8 @@ import yaml
 from weightspace.atomic import write_text
 from weightspace.data.synthetic import BUILTIN
 from weightspace.errors import ConfigError
+from weightspace.resources import RECIPES, SUITES, shipped
 
-REPO = Path(__file__).resolve().parents[1]
-RECIPES = REPO / "recipes"
-SUITE_FILE = RECIPES / "suites" / "demo.yaml"
 # training runs: name -> (recipe in recipes/demo, world it trains on)
 RUNS = {"plain": ("plain.yaml", "source_a"), "meta": ("meta.yaml", "source_a"),
         "source_b": ("source_b.yaml", "source_b"), "source_c": ("source_c.yaml", "source_c")}
@@ -68,7 +66,7 @@ def _worlds_and_clip(cache_root, seed: int, quick: bool, progress: bool):
 
 def demo_suite(worlds, out: Path) -> Path:
     """``recipes/suites/demo.yaml`` pointed at these worlds; splits of worlds that don't exist are dropped."""
-    doc = yaml.safe_load(SUITE_FILE.read_text(encoding="utf-8"))
+    doc = yaml.safe_load(shipped(*SUITES, "demo.yaml").read_text(encoding="utf-8"))
 
     def exists(split: dict) -> bool:
         return split["list"][len(BUILTIN):].partition("/")[0] in worlds
@@ -99,7 +97,7 @@ def _train_all(worlds, clip: Path, out: Path, quick: bool, progress: bool) -> di
                      "data.classnames": str(w.classnames_file("train")), "output": str(out / "train" / name)}
         if quick:
             overrides.update(QUICK_TRAIN)
-        results[name] = train(RECIPES / "demo" / recipe, overrides, progress=progress)
+        results[name] = train(shipped(RECIPES, "demo", recipe), overrides, progress=progress)
     return results
 
 
@@ -204,8 +202,7 @@ def run_demo(out: str | Path = "runs/demo", *, cache_root: str | Path | None = N
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if not (RECIPES / "demo").is_dir():
-        raise ConfigError(f"{RECIPES}: the demo recipes are missing (run the demo from a source checkout)")
+    shipped(RECIPES, "demo")
 
     _step(console, "1/5 built-in world and tiny CLIP")
     worlds, clip = _worlds_and_clip(cache_root, seed, quick, progress)

@@ -21,12 +21,12 @@ from weightspace import __version__
 from weightspace.checkpoint import HF_PREFIX, Checkpoint
 from weightspace.errors import ConfigError
 from weightspace.hub.refs import hub_id_of
+from weightspace.resources import MODEL_CARDS, shipped
 
 if TYPE_CHECKING:
     from huggingface_hub import ModelCardData
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "model_cards"
-DEFAULT_TEMPLATE = TEMPLATE_DIR / "merged_model.md.j2"
+DEFAULT_TEMPLATE = "merged_model.md.j2"  # shipped in model_cards/
 BASE_TAGS = ["weightspace", "video-classification", "open-vocabulary-action-recognition", "clip"]
 METRIC_TYPES = {"top1": ("accuracy", "Top-1 accuracy"), "top5": ("top-5-accuracy", "Top-5 accuracy"),
                 "hm": ("harmonic-mean", "Harmonic mean (top-1)")}
@@ -128,7 +128,7 @@ def render_card(
     """The full README.md text: ``---`` YAML ``---`` then the template's body."""
     import jinja2
 
-    template = Path(template) if template else DEFAULT_TEMPLATE
+    template = Path(template) if template else shipped(MODEL_CARDS, DEFAULT_TEMPLATE)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template.parent)), undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False,
@@ -138,27 +138,34 @@ def render_card(
         body_template = env.get_template(template.name)
     except jinja2.TemplateNotFound:
         raise ConfigError(f"{template}: model card template not found") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"{template}: model card template syntax error at line {exc.lineno} ({exc.message})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{template}: model card template is not UTF-8 text") from None
     meta = ckpt.meta or {}
     metrics, rows = results_table(eval_doc)
     data = card_data(repo_id, meta=meta, manifest=manifest, eval_doc=eval_doc, license=license)
-    body = body_template.render(
-        repo_id=repo_id,
-        name=repo_id.split("/")[-1],
-        hub_ref=f"{HF_PREFIX}{repo_id}",
-        manifest=manifest,
-        method=(manifest or {}).get("method"),
-        n_inputs=sum(1 for e in (manifest or {}).get("inputs") or [] if e.get("role") == "input"),
-        merge_rows=merge_rows(manifest),
-        parents=parents(meta, manifest),
-        metrics=[(m, METRIC_TYPES[m][1]) for m in metrics],
-        results=rows,
-        suite=(eval_doc or {}).get("suite"),
-        video=meta.get("video") or {},
-        provenance=meta.get("provenance") or {},
-        model_cfg=ckpt.model_cfg or {},
-        weights_sha256=weights_sha256,
-        license=license,
-        weightspace_version=__version__,
-        to_json=lambda v: json.dumps(v, indent=2, sort_keys=True),
-    )
+    try:
+        body = body_template.render(
+            repo_id=repo_id,
+            name=repo_id.split("/")[-1],
+            hub_ref=f"{HF_PREFIX}{repo_id}",
+            manifest=manifest,
+            method=(manifest or {}).get("method"),
+            n_inputs=sum(1 for e in (manifest or {}).get("inputs") or [] if e.get("role") == "input"),
+            merge_rows=merge_rows(manifest),
+            parents=parents(meta, manifest),
+            metrics=[(m, METRIC_TYPES[m][1]) for m in metrics],
+            results=rows,
+            suite=(eval_doc or {}).get("suite"),
+            video=meta.get("video") or {},
+            provenance=meta.get("provenance") or {},
+            model_cfg=ckpt.model_cfg or {},
+            weights_sha256=weights_sha256,
+            license=license,
+            weightspace_version=__version__,
+            to_json=lambda v: json.dumps(v, indent=2, sort_keys=True),
+        )
+    except jinja2.TemplateError as exc:  # e.g. an undefined variable in a user template
+        raise ConfigError(f"{template}: cannot render the model card template ({exc})") from None
     return f"---\n{data.to_yaml()}\n---\n\n{body.lstrip()}"
