@@ -37,30 +37,30 @@ def _root(
 
 # Each command module registers itself on ``app`` (one line each, keep sorted).
 # (command registrations)
-from cli import demo as _demo  # noqa: E402
+from weightspace.cli import demo as _demo  # noqa: E402
 app.command("demo")(_demo.demo)
-from cli import eval as _eval  # noqa: E402
+from weightspace.cli import eval as _eval  # noqa: E402
 app.command("eval")(_eval.eval_command)
-from cli import inspect as _inspect  # noqa: E402
+from weightspace.cli import inspect as _inspect  # noqa: E402
 app.command("inspect")(_inspect.inspect)
-from cli import leaderboard as _leaderboard  # noqa: E402
+from weightspace.cli import leaderboard as _leaderboard  # noqa: E402
 app.command("leaderboard")(_leaderboard.leaderboard_command)
-from cli import merge as _merge  # noqa: E402
+from weightspace.cli import merge as _merge  # noqa: E402
 app.command("merge")(_merge.merge)
-from cli import push as _push  # noqa: E402
+from weightspace.cli import push as _push  # noqa: E402
 app.command("pull")(_push.pull)
 app.command("push")(_push.push)
-from cli import soup as _soup  # noqa: E402
+from weightspace.cli import soup as _soup  # noqa: E402
 app.command("soup")(_soup.soup)
-from cli import synth as _synth  # noqa: E402
+from weightspace.cli import synth as _synth  # noqa: E402
 app.command("synth")(_synth.synth)
-from cli import train as _train  # noqa: E402
+from weightspace.cli import train as _train  # noqa: E402
 app.command("train")(_train.train)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; library errors become ``error: <one line>`` on stderr and exit code 1."""
-    from cli.common import err_console
+    from weightspace.cli.common import err_console
 
     try:
         app(args=argv, prog_name="weightspace", standalone_mode=True)

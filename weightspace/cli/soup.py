@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from cli.common import console, err_console
+from weightspace.cli.common import console, err_console
 
 
 def soup(

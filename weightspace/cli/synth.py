@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from cli.common import console
+from weightspace.cli.common import console
 from weightspace.errors import ConfigError
 
 

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from cli.common import console, parse_assignments
+from weightspace.cli.common import console, parse_assignments
 from weightspace.errors import ConfigError
 
 _RECIPE_SUFFIXES = (".yaml", ".yml")
@@ -64,7 +64,7 @@ def merge(
                     include=job["include"], exclude=job["exclude"], dtype=job["dtype"], overwrite=overwrite)
     console.print(f"merged {len(job['inputs'])} input(s) with {job['method']} -> {out}", highlight=False)
     if eval_suite is not None:
-        from cli.eval import results_table
+        from weightspace.cli.eval import results_table
         from weightspace.eval.evaluator import evaluate
 
         console.print(results_table(evaluate([out], eval_suite, store=store)[0]))

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from cli.common import console
+from weightspace.cli.common import console
 
 
 def push(

@@ -10,7 +10,7 @@ from typing import List, Optional
 
 import typer
 
-from cli.common import console, parse_assignments
+from weightspace.cli.common import console, parse_assignments
 
 
 def train(
