@@ -3,6 +3,7 @@ import json
 import pytest
 import torch
 
+from weightspace.atomic import MARKER
 from weightspace.checkpoint import (
     CONFIG_NAME, META_NAME, WEIGHTS_NAME, key_tag, make_meta, normalize_key, open_checkpoint, save_checkpoint,
     save_safetensors, sha256_file,
@@ -34,7 +35,7 @@ def test_folder_round_trip(tmp_path):
     meta = make_meta(video={"temporal": "vclip"}, provenance={"epoch": 3})
     ckpt = save_checkpoint(tmp_path / "c", SD, model_cfg=CFG, preprocess_cfg={"mean": [0.5]}, meta=meta,
                            extra_files={"extra.json": {"x": 1}})
-    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == sorted([CONFIG_NAME, META_NAME, WEIGHTS_NAME, "extra.json"])
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == sorted([MARKER, CONFIG_NAME, META_NAME, WEIGHTS_NAME, "extra.json"])
     again = open_checkpoint(tmp_path / "c")
     assert again.model_cfg == CFG and again.preprocess_cfg == {"mean": [0.5]}
     assert again.meta["video"] == {"temporal": "vclip"} and again.meta["provenance"] == {"epoch": 3}

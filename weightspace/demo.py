@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from weightspace.atomic import write_text
+from weightspace.atomic import claim_dir, write_text
 from weightspace.data.synthetic import BUILTIN
 from weightspace.errors import ConfigError
 from weightspace.resources import RECIPES, SUITES, shipped
@@ -201,7 +201,7 @@ def run_demo(out: str | Path = "runs/demo", *, cache_root: str | Path | None = N
     console = console or Console()
     t0 = time.perf_counter()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    claim_dir(out)
     shipped(RECIPES, "demo")
 
     _step(console, "1/5 built-in world and tiny CLIP")
@@ -259,9 +259,7 @@ def run_demo(out: str | Path = "runs/demo", *, cache_root: str | Path | None = N
     merge_keys = ("plain_gwa", "meta_gwa", "meta_gwa_wiseft", "task_arith", "ties")
     best = max(merge_keys, key=lambda k: scored[k].score())
     hub_dir = out / "hub_dry_run"
-    if hub_dir.exists():
-        shutil.rmtree(hub_dir)
-    push(refs[best], f"weightspace-demo/{best.replace('_', '-')}", dry_run_dir=hub_dir,
+    push(refs[best], f"weightspace-demo/{best.replace('_', '-')}", dry_run_dir=hub_dir, overwrite=True,
          eval_results=[str(out / "eval" / f"{best}.json")])
     findings = _findings(scored, sources, "task_arith")
     seconds = time.perf_counter() - t0

@@ -11,3 +11,7 @@ class CheckpointError(WeightspaceError):
 
 class ConfigError(WeightspaceError):
     """A recipe, suite or option value is invalid."""
+
+
+class OutputError(WeightspaceError):
+    """An output cannot be written where asked, or may not be replaced (weightspace did not write it)."""

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from weightspace.atomic import MARKER
 from weightspace.train import state as state_mod
 from weightspace.train.state import load_state, rng_state, save_state, set_rng_state
 
@@ -15,7 +16,7 @@ def test_nested_state_round_trips_without_pickle(tmp_path):
     opt.step()
     tree = {"optimizer": opt.state_dict(), "epoch": 3, "names": ["a", None], "x": torch.arange(5)}
     save_state(tmp_path / "state", tree)
-    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["state.json", "state.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == [MARKER, "state.json", "state.safetensors"]
     back = load_state(tmp_path / "state")
     assert back["epoch"] == 3 and back["names"] == ["a", None] and torch.equal(back["x"], torch.arange(5))
     opt2 = torch.optim.AdamW(torch.nn.Linear(3, 2).parameters(), lr=0.1)

@@ -25,6 +25,7 @@ def push(
     message: Optional[str] = typer.Option(None, "--message", "-m", help="Commit message."),
     card_template: Optional[Path] = typer.Option(
         None, "--card-template", help="Jinja2 template for the card body (default: model_cards/merged_model.md.j2)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --dry-run folder of an earlier dry run."),
 ) -> None:
     """Publish a checkpoint to the Hugging Face Hub in one commit: open_clip layout, manifest, eval results, model card."""
     from rich.table import Table
@@ -34,6 +35,7 @@ def push(
     result = push_checkpoint(
         checkpoint, repo, private=private, revision=revision, dry_run_dir=dry_run,
         eval_results=eval_results or None, license=license, commit_message=message, card_template=card_template,
+        overwrite=overwrite,
     )
     table = Table(title=f"{'planned' if dry_run else 'committed'}: {repo}" + (f"@{revision}" if revision else ""))
     for col in ("file", "size", "sha256"):

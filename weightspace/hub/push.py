@@ -25,7 +25,7 @@ from weightspace.atomic import atomic_dir
 from weightspace.checkpoint import (
     CONFIG_NAME, MANIFEST_NAME, META_NAME, WEIGHTS_NAME, Checkpoint, make_meta, open_checkpoint, sha256_file,
 )
-from weightspace.errors import CheckpointError, WeightspaceError
+from weightspace.errors import CheckpointError, OutputError, WeightspaceError
 from weightspace.hub import EVAL_RESULTS_NAME, README_NAME, WEIGHTS_SHA_KEY
 from weightspace.hub import eval_results as results_io
 from weightspace.hub.card import render_card
@@ -158,12 +158,14 @@ def staged(
         yield PushPlan(repo_id, files, sha, message)
 
 
-def write_dry_run(plan: PushPlan, out: str | os.PathLike) -> Path:
-    """Write the staged files to ``out`` atomically; an existing non-empty folder is refused."""
+def write_dry_run(plan: PushPlan, out: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write the staged files to ``out`` atomically; an existing non-empty folder is refused unless
+    ``overwrite`` and weightspace wrote it (an earlier dry run)."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise WeightspaceError(f"--dry-run {out}: already exists and is not an empty folder (refusing to overwrite)")
-    with atomic_dir(out, overwrite=out.exists()) as tmp:
+    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
+        raise OutputError(f"--dry-run {out}: already exists and is not an empty folder (pass --overwrite to "
+                          "replace an earlier dry run)")
+    with atomic_dir(out, overwrite=True) as tmp:
         for f in plan.files:
             f.write_to(tmp)
     return out
@@ -182,12 +184,13 @@ def push(
     eval_results: list[EvalInput] | None = None,
     license: str = "mit",
     card_template: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ) -> PushResult:
     """Upload ``ckpt_ref`` to ``repo_id`` in one commit (or, with ``dry_run_dir``, only write what would go up)."""
     with staged(ckpt_ref, repo_id, eval_results_in=eval_results, license=license,
                 card_template=card_template, commit_message=commit_message) as plan:
         if dry_run_dir is not None:
-            return PushResult(plan, dry_run_dir=write_dry_run(plan, dry_run_dir))
+            return PushResult(plan, dry_run_dir=write_dry_run(plan, dry_run_dir, overwrite=overwrite))
         if api is None:
             token = token or stored_token()
             if token is None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from weightspace.atomic import atomic_dir
+from weightspace.atomic import atomic_dir, check_replaceable
 from weightspace.checkpoint import (
     MANIFEST_NAME, WEIGHTS_NAME, Checkpoint, SafetensorsSource, TensorSource, make_meta, open_checkpoint,
     write_checkpoint_meta,
@@ -140,8 +140,8 @@ def _check_output(out: Path, ckpts: list[Checkpoint], overwrite: bool) -> None:
                 raise ConfigError(f"{out}: output path is the input {c.ref} (refusing to overwrite an input)")
     if out.exists() and not overwrite:
         raise ConfigError(f"{out}: already exists (use --overwrite to replace it)")
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: exists and is not a checkpoint folder")
+    if out.exists() or out.is_symlink():
+        check_replaceable(out)
 
 
 def plan_keys(ref: MergeInput, others: list[MergeInput], filt: KeyFilter, dtype: str | None) -> list[KeyPlan]:
