@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import yaml
 from rich.console import Console
 
 from weightspace.errors import ConfigError
+from weightspace.yaml_file import parse_value
 
 console = Console()
 err_console = Console(stderr=True)
-
-
-def parse_value(text: str):
-    """Parse a command-line value the way YAML would (numbers, bools, lists), else keep the string."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
 
 
 def parse_assignments(items: list[str] | None, option: str = "--set") -> dict:
@@ -26,5 +18,5 @@ def parse_assignments(items: list[str] | None, option: str = "--set") -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"{option} {item!r}: expected KEY=VALUE")
-        out[key.strip()] = parse_value(value)
+        out[key.strip()] = parse_value(value, f"{option} {key.strip()}")
     return out
