@@ -116,3 +116,23 @@ def test_folder_with_broken_json(tmp_path):
     (tmp_path / "c" / META_NAME).write_text("{broken")
     with pytest.raises(CheckpointError, match="weightspace.json: cannot read JSON"):
         open_checkpoint(tmp_path / "c")
+
+
+def test_open_clip_folder_with_only_the_pickled_bin(tmp_path):
+    from weightspace.checkpoint import LEGACY_WEIGHTS_NAME
+
+    folder = tmp_path / "openclip"
+    folder.mkdir()
+    torch.save({"visual.proj": torch.ones(2, 2), "logit_scale": torch.tensor(4.0)}, folder / LEGACY_WEIGHTS_NAME)
+    ckpt = open_checkpoint(folder)
+    assert ckpt.weights.name == LEGACY_WEIGHTS_NAME
+    assert torch.equal(ckpt.state_dict()["visual.proj"], torch.ones(2, 2))
+
+
+def test_bare_safetensors_with_bad_weightspace_metadata_is_one_line(tmp_path):
+    from weightspace.safetensors_io import save_tensors
+
+    path = tmp_path / "m.safetensors"
+    save_tensors(path, {"a": torch.ones(1)}, metadata={"weightspace": "{not json"})
+    with pytest.raises(CheckpointError, match="m.safetensors: invalid JSON in the header's 'weightspace' metadata"):
+        open_checkpoint(path)

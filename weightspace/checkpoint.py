@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import torch
 
 WEIGHTS_NAME = "open_clip_model.safetensors"
+LEGACY_WEIGHTS_NAME = "open_clip_pytorch_model.bin"  # older open_clip Hub repos ship only this (torch pickle)
 CONFIG_NAME = "open_clip_config.json"
 META_NAME = "weightspace.json"
 MANIFEST_NAME = "merge_manifest.json"
@@ -227,16 +228,21 @@ def open_checkpoint(ref: str | os.PathLike) -> Checkpoint:
     if path.is_dir():
         weights = path / WEIGHTS_NAME
         if not weights.is_file():
-            found = sorted(path.glob("*.safetensors"))
+            found = sorted(path.glob("*.safetensors")) or sorted(path.glob(LEGACY_WEIGHTS_NAME))
             if len(found) != 1:
-                raise CheckpointError(f"{path}: folder has no {WEIGHTS_NAME}")
+                raise CheckpointError(f"{path}: folder has no {WEIGHTS_NAME} (nor {LEGACY_WEIGHTS_NAME})")
             weights = found[0]
         cfg = _read_json(path / CONFIG_NAME) if (path / CONFIG_NAME).is_file() else {}
         meta = _read_json(path / META_NAME) if (path / META_NAME).is_file() else {}
         return Checkpoint(ref_s, weights, path, cfg.get("model_cfg"), cfg.get("preprocess_cfg"), meta)
     if path.suffix == ".safetensors":
         _, metadata = read_header(path)  # validates early
-        meta = json.loads(metadata["weightspace"]) if "weightspace" in metadata else {}
+        try:
+            meta = json.loads(metadata["weightspace"]) if "weightspace" in metadata else {}
+        except (json.JSONDecodeError, RecursionError):
+            raise CheckpointError(f"{path}: invalid JSON in the header's 'weightspace' metadata") from None
+        if not isinstance(meta, dict):
+            raise CheckpointError(f"{path}: the header's 'weightspace' metadata is not a JSON object")
         return Checkpoint(ref_s, path, None, meta.get("model_cfg"), meta.get("preprocess_cfg"), meta)
     if path.suffix in LEGACY_SUFFIXES:
         return Checkpoint(ref_s, path)
