@@ -6,19 +6,22 @@ imported inside commands, so ``weightspace --help`` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 
 from weightspace import __version__
-from weightspace.errors import WeightspaceError
+from weightspace.errors import WeightspaceError, one_line
+
+DEBUG_ENV = "WEIGHTSPACE_DEBUG"  # =1: tracebacks instead of one-line errors (same as --debug)
 
 app = typer.Typer(
     name="weightspace",
     help="Weight-space methods for CLIP video learners: train, merge, evaluate, publish.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
 
 
@@ -31,6 +34,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help=f"Show tracebacks instead of one-line errors (also {DEBUG_ENV}=1; "
+                                                      "accepted after any command)."),
 ) -> None:
     """Weight-space methods for CLIP video learners: train, merge, evaluate, publish."""
 
@@ -59,25 +64,43 @@ app.command("train")(_train.train)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; library errors become ``error: <one line>`` on stderr and exit code 1."""
+    """Run the CLI; library errors become ``error: <one line>`` on stderr and exit code 1.
+
+    ``--debug`` (anywhere before ``--``) or ``WEIGHTSPACE_DEBUG=1`` shows the traceback instead.
+    """
     from weightspace.cli.common import err_console
 
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    if "--debug" in args[: args.index("--") if "--" in args else len(args)]:
+        args.remove("--debug")
+        debug = True
     try:
-        app(args=argv, prog_name="weightspace", standalone_mode=True)
+        app(args=args, prog_name="weightspace", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
-    except WeightspaceError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        return 1
     except KeyboardInterrupt:
         err_console.print("interrupted", highlight=False)
         return 130
-    except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        err_console.print(f"[red]error:[/red] {where}{exc.strerror or exc}", highlight=False, soft_wrap=True)
+    except (WeightspaceError, OSError) as exc:
+        if debug:
+            raise
+        err_console.print(f"[red]error:[/red] {_message(exc)}", highlight=False, soft_wrap=True, markup=True)
         return 1
     return 0
+
+
+def _message(exc: BaseException) -> str:
+    """One bounded line; an OSError names its file (the library's own errors already do)."""
+    from rich.markup import escape
+
+    if isinstance(exc, OSError) and not isinstance(exc, WeightspaceError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        text = f"{where}{exc.strerror or exc}"
+    else:
+        text = str(exc)
+    return escape(one_line(text))
 
 
 def entry() -> None:
