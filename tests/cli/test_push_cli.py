@@ -25,7 +25,7 @@ def ckpt(tmp_path):
     g = torch.Generator().manual_seed(0)
     state = {"visual.proj": torch.randn(8, 4, generator=g), "token_embedding.weight": torch.randn(6, 4, generator=g),
              "logit_scale": torch.tensor(1.0)}
-    return save_checkpoint(tmp_path / "ckpt", state, model_cfg=MODEL_CFG, meta=make_meta()).folder
+    return save_checkpoint(tmp_path / "ckpt", state, model_cfg=MODEL_CFG, meta={**make_meta(), "license": "mit"}).folder
 
 
 @pytest.fixture

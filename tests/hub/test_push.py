@@ -177,7 +177,7 @@ def test_bare_safetensors_is_pushed_as_open_clip_layout(fake_hub, tmp_path):
     state = {f"module.{k}": v for k, v in tiny_state(2).items()}
     path = tmp_path / "bare.safetensors"
     save_safetensors(path, state, metadata={"weightspace": json.dumps({"model_cfg": MODEL_CFG})})
-    push(path, "org/bare")
+    push(path, "org/bare", license="mit")
     from safetensors import safe_open
     stored = tmp_path / "stored.safetensors"
     stored.write_bytes(fake_hub.files("org/bare")[WEIGHTS_NAME])

@@ -21,7 +21,8 @@ def push(
                                            help="Write the files that would be uploaded to DIR; no network."),
     eval_results: Optional[List[Path]] = typer.Option(
         None, "--eval-results", help="eval_results.json to publish (repeatable; default: the checkpoint's own)."),
-    license: str = typer.Option("mit", "--license", help="License id for the model card."),
+    license: Optional[str] = typer.Option(None, "--license", help="License id for the model card (default: the one "
+                                                                   "the checkpoint or its parents record; else required)."),
     message: Optional[str] = typer.Option(None, "--message", "-m", help="Commit message."),
     card_template: Optional[Path] = typer.Option(
         None, "--card-template", help="Jinja2 template for the card body (default: model_cards/merged_model.md.j2)."),
