@@ -14,6 +14,7 @@ def demo(
     quick: bool = typer.Option(False, "--quick", help="Miniature worlds and short training (a smoke run of the whole pipeline)."),
 ) -> None:
     """Build the world and tiny CLIP, train, merge, score everything, print the leaderboard, write a report."""
+    from weightspace.cli.common import console
     from weightspace.demo import run_demo
 
-    run_demo(out, cache_root=cache_root, seed=seed, quick=quick)
+    run_demo(out, cache_root=cache_root, seed=seed, quick=quick, console=console)

@@ -32,7 +32,7 @@ def eval_command(
     if (rho is not None) and not 0.0 <= rho <= 1.0:
         raise ConfigError(f"--rho {rho}: must be in [0, 1]")
     results = evaluate(checkpoints, suite, store=False if no_store else store, rho=rho, clip_base=clip_base,
-                       wise_ft_alpha=wise_ft_alpha, force=force, cache_dir=cache_dir, progress=err_console.is_terminal)
+                       wise_ft_alpha=wise_ft_alpha, force=force, cache_dir=cache_dir, progress=True)
     for r in results:
         console.print(results_table(r))
         if r.missing:

@@ -68,13 +68,14 @@ def main(argv: list[str] | None = None) -> int:
 
     ``--debug`` (anywhere before ``--``) or ``WEIGHTSPACE_DEBUG=1`` shows the traceback instead.
     """
-    from weightspace.cli.common import err_console
+    from weightspace.cli.common import configure_logging, err_console
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get(DEBUG_ENV, "") not in ("", "0")
     if "--debug" in args[: args.index("--") if "--" in args else len(args)]:
         args.remove("--debug")
         debug = True
+    configure_logging()
     try:
         app(args=args, prog_name="weightspace", standalone_mode=True)
     except SystemExit as exc:

@@ -193,12 +193,12 @@ def _open(ref: str | os.PathLike, role: str, hashers: dict[Path, FileHasher], wo
 
 
 def _progress(enabled: bool | None):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, disable=not (console.is_terminal if enabled is None else enabled))
+    from weightspace.progress import progress_bar
+
+    return progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        enabled=True if enabled is None else enabled)
 
 
 def _donor(inputs: list[MergeInput], base: MergeInput | None) -> Checkpoint:
