@@ -136,3 +136,16 @@ def test_bare_safetensors_with_bad_weightspace_metadata_is_one_line(tmp_path):
     save_tensors(path, {"a": torch.ones(1)}, metadata={"weightspace": "{not json"})
     with pytest.raises(CheckpointError, match="m.safetensors: invalid JSON in the header's 'weightspace' metadata"):
         open_checkpoint(path)
+
+
+def test_a_fifo_given_as_a_checkpoint_is_refused_without_blocking(tmp_path):
+    import os
+
+    from weightspace.safetensors_io import read_header
+
+    fifo = tmp_path / "w.safetensors"
+    os.mkfifo(fifo)
+    with pytest.raises(CheckpointError, match="w.safetensors: not a regular file or folder"):
+        open_checkpoint(fifo)
+    with pytest.raises(CheckpointError, match="w.safetensors: not a regular file"):
+        read_header(fifo)

@@ -225,6 +225,8 @@ def open_checkpoint(ref: str | os.PathLike) -> Checkpoint:
     path = Path(ref_s.removeprefix("local-dir:"))
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file or folder")
+    if not path.is_dir() and not path.is_file():  # reading a FIFO or a device would block or never end
+        raise CheckpointError(f"{path}: not a regular file or folder (a FIFO or device?)")
     if path.is_dir():
         weights = path / WEIGHTS_NAME
         if not weights.is_file():
