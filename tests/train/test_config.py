@@ -49,7 +49,7 @@ def test_overrides_nested_list_and_yaml_numbers(tmp_path):
     ({"regularisers.0.name": "nope"}, "regularisers.0.name"),
     ({"epochs": "many"}, "epochs"),
     ({"amp": "fp8"}, "amp"),
-    ({"regularisers.0.high": 2.0}, "regularisers.0"),
+    ({"regularisers.0.high": 2.0}, "regularisers.0.high"),
 ])
 def test_bad_keys_and_values_give_one_line_naming_the_key(tmp_path, overrides, key):
     recipe = tmp_path / "x.yaml"

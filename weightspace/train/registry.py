@@ -1,48 +1,40 @@
 """Registries of pluggable training components (strategies, regularisers) with typed parameters.
 
 A component is a class with a ``name``, a one-line ``reference`` (paper / equation / source of its
-defaults) and a ``Params`` dataclass whose field defaults are the documented defaults. Recipes give
-parameters as plain keys next to ``name``; ``check_params`` refuses unknown keys and wrong types
-with one line naming the recipe key.
+defaults) and a ``Params`` model (``weightspace.options.Options``) that declares each option once:
+type, default, range and help. Recipes give parameters as plain keys next to ``name``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from typing import Any, ClassVar, Generic, TypeVar
 
 from weightspace.errors import ConfigError
+from weightspace.options import Options, describe_options, parse_options
 
 
 class Pluggable:
     name: ClassVar[str]
     reference: ClassVar[str]
 
-    @dataclasses.dataclass
-    class Params:
+    class Params(Options):
         pass
 
     @classmethod
     def check_params(cls, given: dict, key: str, source: str | None = None) -> dict:
-        """Defaults filled in, types checked: the plain dict stored in the resolved recipe."""
-        from weightspace.train.config import _coerce
-
-        where = f"{source}: " if source else ""
-        fields = {f.name: f for f in dataclasses.fields(cls.Params)}
-        for k in given:
-            if k not in fields:
-                known = ", ".join(fields) or "none"
-                raise ConfigError(f"{where}unknown key {key + '.' + k!r} ({cls.name!r} parameters: {known})")
-        hints = typing.get_type_hints(cls.Params)
-        values = {k: _coerce(v, hints[k], f"{key}.{k}", source) for k, v in given.items()}
-        params = cls.Params(**values)
-        cls.validate(params, key, where)
-        return dataclasses.asdict(params)
+        """Defaults filled in, types and ranges checked: the plain dict stored in the resolved recipe."""
+        params = parse_options(cls.Params, given, key=key, source=source)
+        cls.validate(params, key, f"{source}: " if source else "")
+        return params.model_dump()
 
     @classmethod
     def validate(cls, params: Any, key: str, where: str) -> None:
-        """Range checks for subclasses (raise ConfigError naming ``key``)."""
+        """Checks across options for subclasses (raise ConfigError naming ``key``)."""
+
+    @classmethod
+    def describe(cls) -> str:
+        """One line per option, for ``--help``."""
+        return "; ".join(o.line() for o in describe_options(cls.Params)) or "no options"
 
     def __init__(self, params: dict):
         self.params = self.Params(**params)

@@ -9,11 +9,11 @@ of the trainable parameters: the anchor and a restore buffer. The SWA half of IW
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import torch
 
 from weightspace.errors import ConfigError
+from weightspace.options import Options, opt
 from weightspace.train.regularisers.base import REGULARISERS, Regulariser
 
 
@@ -22,18 +22,15 @@ class IWO(Regulariser):
     name = "iwo"
     reference = "Open-VCLIP IWO: λ~U(0,0.6), g += ∇[0.5·CE(θ_mix)], θ_mix=λθ_CLIP+(1−λ)θ (ICML'23; seed_methods §2.1)"
 
-    @dataclass
-    class Params:
-        low: float = 0.0  # LINEAR_CONNECT_SAMPLE_L
-        high: float = 0.6  # LINEAR_CONNECT_SAMPLE_R
-        weight: float = 0.5  # LINEAR_CONNECT_LOSS_RATIO
+    class Params(Options):
+        low: float = opt(0.0, ge=0, le=1, help="lower end of λ's range (LINEAR_CONNECT_SAMPLE_L)")
+        high: float = opt(0.6, ge=0, le=1, help="upper end of λ's range (LINEAR_CONNECT_SAMPLE_R)")
+        weight: float = opt(0.5, ge=0, help="weight of the interpolated-model loss (LINEAR_CONNECT_LOSS_RATIO)")
 
     @classmethod
     def validate(cls, params, key, where):
-        if not 0 <= params.low <= params.high <= 1:
-            raise ConfigError(f"{where}key '{key}': need 0 <= low <= high <= 1")
-        if params.weight < 0:
-            raise ConfigError(f"{where}key '{key}.weight': must be >= 0")
+        if params.low > params.high:
+            raise ConfigError(f"{where}key '{key}': need low <= high")
 
     def setup(self, learner):
         with torch.no_grad():

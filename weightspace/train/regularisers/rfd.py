@@ -17,13 +17,12 @@ With a frozen text tower (our default) the text term only trains P_t; FROSTER tr
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from weightspace.errors import ConfigError
+from weightspace.options import Options, opt
 from weightspace.train.regularisers.base import REGULARISERS, Regulariser
 
 
@@ -51,15 +50,9 @@ class RFD(Regulariser):
     name = "rfd"
     reference = "FROSTER residual feature distillation, CE + β[(1−cos(f̃_v,f_v^CLIP)) + (1−cos(f̃_t,W^CLIP))] (ICLR'24; seed_methods §3.1)"
 
-    @dataclass
-    class Params:
-        beta: float = 2.0  # MODEL.DISTILLATION_RATIO
-        alpha: float = 0.1  # residual scale, hard-coded in FROSTER
-
-    @classmethod
-    def validate(cls, params, key, where):
-        if params.beta < 0 or params.alpha < 0:
-            raise ConfigError(f"{where}key '{key}': beta and alpha must be >= 0")
+    class Params(Options):
+        beta: float = opt(2.0, ge=0, help="distillation weight (MODEL.DISTILLATION_RATIO)")
+        alpha: float = opt(0.1, ge=0, help="residual scale of the projectors (hard-coded in FROSTER)")
 
     def head(self, video):
         return ResidualProjectors(video.clip.visual.output_dim, self.params.alpha)

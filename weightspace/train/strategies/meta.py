@@ -20,11 +20,10 @@ gradient is accumulated on top of it in ``.grad``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import torch
 
-from weightspace.errors import ConfigError
+from weightspace.options import Options, opt
 from weightspace.train.strategies.base import STRATEGIES, Strategy
 
 
@@ -34,20 +33,10 @@ class Meta(Strategy):
     reference = "Open-MeDe cross-batch FOMAML θ'=θ−α∇L_S, update ∇L_S(θ)+δ∇L_Q(θ') (ICCV'25; defaults: seed_methods §5.1)"
     batches_per_step = 2
 
-    @dataclass
-    class Params:
-        alpha: float | None = None  # inner (virtual) step size; None: the current learning rate
-        delta: float = 1.0  # weight of the query gradient
-        task_batch_size: int | None = None  # samples in S and in Q (global); None: the recipe batch_size
-
-    @classmethod
-    def validate(cls, params, key, where):
-        if params.alpha is not None and params.alpha < 0:
-            raise ConfigError(f"{where}key '{key}.alpha': must be >= 0")
-        if params.delta < 0:
-            raise ConfigError(f"{where}key '{key}.delta': must be >= 0")
-        if params.task_batch_size is not None and params.task_batch_size < 1:
-            raise ConfigError(f"{where}key '{key}.task_batch_size': must be >= 1")
+    class Params(Options):
+        alpha: float | None = opt(None, ge=0, help="inner (virtual) step size; None: the current learning rate")
+        delta: float = opt(1.0, ge=0, help="weight of the query gradient")
+        task_batch_size: int | None = opt(None, ge=1, help="samples in S and in Q (global); None: the recipe batch_size")
 
     def __init__(self, params: dict):
         super().__init__(params)
