@@ -5,11 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench wheel-check clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the tested versions of the dependencies (pyproject.toml declares the ranges)
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,6 +23,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	for b in merge train eval synth video_clip; do $(BIN)/python benchmarks/$${b}_bench.py || exit 1; done
+
+# build the wheel, install it into a fresh virtualenv, run demo --quick, push --dry-run, eval --suite demo
+wheel-check: $(STAMP)
+	DEPS_PYTHON=$(BIN)/python .ci/wheel_check
 
 clean:
 	rm -rf $(VENV) .pytest_cache

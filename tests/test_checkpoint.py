@@ -3,6 +3,7 @@ import json
 import pytest
 import torch
 
+from weightspace.atomic import MARKER
 from weightspace.checkpoint import (
     CONFIG_NAME, META_NAME, WEIGHTS_NAME, key_tag, make_meta, normalize_key, open_checkpoint, save_checkpoint,
     save_safetensors, sha256_file,
@@ -34,7 +35,7 @@ def test_folder_round_trip(tmp_path):
     meta = make_meta(video={"temporal": "vclip"}, provenance={"epoch": 3})
     ckpt = save_checkpoint(tmp_path / "c", SD, model_cfg=CFG, preprocess_cfg={"mean": [0.5]}, meta=meta,
                            extra_files={"extra.json": {"x": 1}})
-    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == sorted([CONFIG_NAME, META_NAME, WEIGHTS_NAME, "extra.json"])
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == sorted([MARKER, CONFIG_NAME, META_NAME, WEIGHTS_NAME, "extra.json"])
     again = open_checkpoint(tmp_path / "c")
     assert again.model_cfg == CFG and again.preprocess_cfg == {"mean": [0.5]}
     assert again.meta["video"] == {"temporal": "vclip"} and again.meta["provenance"] == {"epoch": 3}
@@ -115,3 +116,36 @@ def test_folder_with_broken_json(tmp_path):
     (tmp_path / "c" / META_NAME).write_text("{broken")
     with pytest.raises(CheckpointError, match="weightspace.json: cannot read JSON"):
         open_checkpoint(tmp_path / "c")
+
+
+def test_open_clip_folder_with_only_the_pickled_bin(tmp_path):
+    from weightspace.checkpoint import LEGACY_WEIGHTS_NAME
+
+    folder = tmp_path / "openclip"
+    folder.mkdir()
+    torch.save({"visual.proj": torch.ones(2, 2), "logit_scale": torch.tensor(4.0)}, folder / LEGACY_WEIGHTS_NAME)
+    ckpt = open_checkpoint(folder)
+    assert ckpt.weights.name == LEGACY_WEIGHTS_NAME
+    assert torch.equal(ckpt.state_dict()["visual.proj"], torch.ones(2, 2))
+
+
+def test_bare_safetensors_with_bad_weightspace_metadata_is_one_line(tmp_path):
+    from weightspace.safetensors_io import save_tensors
+
+    path = tmp_path / "m.safetensors"
+    save_tensors(path, {"a": torch.ones(1)}, metadata={"weightspace": "{not json"})
+    with pytest.raises(CheckpointError, match="m.safetensors: invalid JSON in the header's 'weightspace' metadata"):
+        open_checkpoint(path)
+
+
+def test_a_fifo_given_as_a_checkpoint_is_refused_without_blocking(tmp_path):
+    import os
+
+    from weightspace.safetensors_io import read_header
+
+    fifo = tmp_path / "w.safetensors"
+    os.mkfifo(fifo)
+    with pytest.raises(CheckpointError, match="w.safetensors: not a regular file or folder"):
+        open_checkpoint(fifo)
+    with pytest.raises(CheckpointError, match="w.safetensors: not a regular file"):
+        read_header(fifo)

@@ -19,7 +19,19 @@ TENSORS = {
     "bool": torch.tensor([True, False]),
     "scalar": torch.tensor(2.5),
     "empty": torch.zeros(0, 3),
+    "u16": torch.tensor([1, 65535], dtype=torch.uint16),
+    "u32": torch.tensor([1, 2**32 - 1], dtype=torch.uint32),
+    "u64": torch.tensor([1, 2**63], dtype=torch.uint64),
+    "c64": torch.tensor([1 + 2j], dtype=torch.complex64),
+    "f8e4": torch.tensor([0.5, 2.0]).to(torch.float8_e4m3fn),
+    "f8e5": torch.tensor([0.5, 2.0]).to(torch.float8_e5m2),
+    "f8e4nuz": torch.tensor([0.5, 2.0]).to(torch.float8_e4m3fnuz),
+    "f8e5nuz": torch.tensor([0.5, 2.0]).to(torch.float8_e5m2fnuz),
 }
+
+
+def _equal(a, b):
+    return torch.equal(a.view(torch.uint8), b.view(torch.uint8)) if a.dtype.itemsize == 1 else torch.equal(a, b)
 
 
 @pytest.mark.parametrize("reader", [read_tensor, map_tensor])
@@ -31,7 +43,7 @@ def test_round_trip_every_dtype_and_agree_with_the_reference_library(tmp_path, r
     ref = load_file(path)  # the reference reader accepts our files
     for name, t in TENSORS.items():
         got = reader(path, infos[name])
-        assert got.dtype == t.dtype and got.shape == t.shape and torch.equal(got, t) and torch.equal(ref[name], t)
+        assert got.dtype == t.dtype and got.shape == t.shape and _equal(got, t) and _equal(ref[name], t)
 
 
 def test_reads_files_written_by_the_reference_library(tmp_path):
@@ -61,8 +73,14 @@ def test_streaming_writer_refuses_tensors_that_do_not_fit(tmp_path, tensors, mat
 
 
 def _header_file(path, header: dict, data: bytes = b"") -> None:
-    raw = json.dumps(header).encode()
+    _raw_header(path, json.dumps(header).encode(), data)
+
+
+def _raw_header(path, raw: bytes, data: bytes = b"") -> None:
     path.write_bytes(struct.pack("<Q", len(raw)) + raw + data)
+
+
+F32_1 = {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}
 
 
 @pytest.mark.parametrize("make,match", [
@@ -74,6 +92,18 @@ def _header_file(path, header: dict, data: bytes = b"") -> None:
     (lambda p: _header_file(p, {"a": {"dtype": "X9", "shape": [1], "data_offsets": [0, 4]}}, b"0000"), "unsupported dtype X9"),
     (lambda p: _header_file(p, {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}, b"0000"), "does not match its shape"),
     (lambda p: _header_file(p, {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"0000"), "truncated \\(key 'a'"),
+    (lambda p: _header_file(p, {"__metadata__": [1], "a": F32_1}, b"0000"), "__metadata__ must map strings to strings"),
+    (lambda p: _header_file(p, {"__metadata__": {"k": {"deep": 1}}, "a": F32_1}, b"0000"), "__metadata__ must map"),
+    (lambda p: _header_file(p, {"a": {"dtype": "F32", "shape": [-1, -1], "data_offsets": [0, 4]}}, b"0000"),
+     "invalid shape"),
+    (lambda p: _header_file(p, {"a": {"dtype": "F32", "shape": [1.0], "data_offsets": [0, 4]}}, b"0000"), "invalid shape"),
+    (lambda p: _header_file(p, {"a": F32_1, "b": F32_1}, b"00000000"), "overlaps another tensor"),
+    (lambda p: _header_file(p, {"a": {**F32_1, "data_offsets": [4, 8]}}, b"00000000"), "starts after a gap"),
+    (lambda p: _header_file(p, {"a": F32_1}, b"00000000"), "4 bytes after the last tensor"),
+    (lambda p: _header_file(p, {"a": {**F32_1, "data_offsets": [-4, 0]}}, b"0000"), "invalid data_offsets"),
+    (lambda p: _raw_header(p, b'{"__metadata__": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"), "corrupt safetensors header"),
+    (lambda p: _raw_header(p, b"[" * 100_000 + b"]" * 100_000), "not a JSON object"),
+    (lambda p: _raw_header(p, b'{"a": \xff}'), "invalid JSON"),
 ])
 def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path, make, match):
     path = tmp_path / "bad.safetensors"

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 WEIGHTS_NAME = "open_clip_model.safetensors"
 HEAD_NAME = "temporal_head.safetensors"
 HEAD_PREFIX = "temporal."
+LEGACY_WEIGHTS_NAME = "open_clip_pytorch_model.bin"  # older open_clip Hub repos ship only this (torch pickle)
 CONFIG_NAME = "open_clip_config.json"
 META_NAME = "weightspace.json"
 MANIFEST_NAME = "merge_manifest.json"
@@ -268,12 +269,14 @@ def open_checkpoint(ref: str | os.PathLike) -> Checkpoint:
     path = Path(ref_s.removeprefix("local-dir:"))
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file or folder")
+    if not path.is_dir() and not path.is_file():  # reading a FIFO or a device would block or never end
+        raise CheckpointError(f"{path}: not a regular file or folder (a FIFO or device?)")
     if path.is_dir():
         weights = path / WEIGHTS_NAME
         if not weights.is_file():
-            found = sorted(p for p in path.glob("*.safetensors") if p.name != HEAD_NAME)
+            found = sorted(p for p in path.glob("*.safetensors") if p.name != HEAD_NAME) or sorted(path.glob(LEGACY_WEIGHTS_NAME))
             if len(found) != 1:
-                raise CheckpointError(f"{path}: folder has no {WEIGHTS_NAME}")
+                raise CheckpointError(f"{path}: folder has no {WEIGHTS_NAME} (nor {LEGACY_WEIGHTS_NAME})")
             weights = found[0]
         cfg = _read_json(path / CONFIG_NAME) if (path / CONFIG_NAME).is_file() else {}
         meta = _read_json(path / META_NAME) if (path / META_NAME).is_file() else {}
@@ -282,7 +285,12 @@ def open_checkpoint(ref: str | os.PathLike) -> Checkpoint:
                           head if head.is_file() else None)
     if path.suffix == ".safetensors":
         _, metadata = read_header(path)  # validates early
-        meta = json.loads(metadata["weightspace"]) if "weightspace" in metadata else {}
+        try:
+            meta = json.loads(metadata["weightspace"]) if "weightspace" in metadata else {}
+        except (json.JSONDecodeError, RecursionError):
+            raise CheckpointError(f"{path}: invalid JSON in the header's 'weightspace' metadata") from None
+        if not isinstance(meta, dict):
+            raise CheckpointError(f"{path}: the header's 'weightspace' metadata is not a JSON object")
         return Checkpoint(ref_s, path, None, meta.get("model_cfg"), meta.get("preprocess_cfg"), meta)
     if path.suffix in LEGACY_SUFFIXES:
         return Checkpoint(ref_s, path)

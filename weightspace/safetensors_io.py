@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ from weightspace.errors import CheckpointError
 if TYPE_CHECKING:  # torch is imported lazily: light paths (CLI help) must not pay for it
     import torch
 
-# safetensors dtype codes -> (torch dtype name, bytes per element)
+# safetensors dtype codes -> (torch dtype name, bytes per element): every whole-byte dtype of the format
+# (the sub-byte F4/F6 codes have no torch element type)
 DTYPES: dict[str, tuple[str, int]] = {
     "F64": ("float64", 8),
     "F32": ("float32", 4),
@@ -29,10 +31,17 @@ DTYPES: dict[str, tuple[str, int]] = {
     "BF16": ("bfloat16", 2),
     "F8_E4M3": ("float8_e4m3fn", 1),
     "F8_E5M2": ("float8_e5m2", 1),
+    "F8_E4M3FNUZ": ("float8_e4m3fnuz", 1),
+    "F8_E5M2FNUZ": ("float8_e5m2fnuz", 1),
+    "F8_E8M0": ("float8_e8m0fnu", 1),
+    "C64": ("complex64", 8),
     "I64": ("int64", 8),
     "I32": ("int32", 4),
     "I16": ("int16", 2),
     "I8": ("int8", 1),
+    "U64": ("uint64", 8),
+    "U32": ("uint32", 4),
+    "U16": ("uint16", 2),
     "U8": ("uint8", 1),
     "BOOL": ("bool", 1),
 }
@@ -80,7 +89,10 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, TensorInfo], dict[st
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise CheckpointError(f"{path}: not a regular file (a FIFO, device or folder?)")
+        size = info.st_size
         with open(path, "rb") as fh:
             raw = fh.read(8)
             if len(raw) < 8:
@@ -91,30 +103,63 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, TensorInfo], dict[st
             header_bytes = fh.read(n)
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    header = _parse_header_json(path, header_bytes)
+    metadata = header.pop("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise CheckpointError(f"{path}: corrupt safetensors header (__metadata__ must map strings to strings)")
+    base = 8 + n
+    tensors = {name: _entry(path, name, entry, base) for name, entry in header.items()}
+    _check_layout(path, tensors, base, size)
+    return tensors, metadata
+
+
+def _parse_header_json(path: Path, raw: bytes) -> dict:
+    if raw[:1] != b"{":  # also stops a deeply nested array before the JSON parser recurses into it
+        raise CheckpointError(f"{path}: corrupt safetensors header (not a JSON object)")
     try:
-        header = json.loads(header_bytes)
+        header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path}: corrupt safetensors header ({exc})") from exc
+        raise CheckpointError(f"{path}: corrupt safetensors header (invalid JSON: {exc})") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: corrupt safetensors header (JSON nested too deeply)") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: corrupt safetensors header (not a JSON object)")
-    metadata = header.pop("__metadata__", None) or {}
-    base = 8 + n
-    tensors: dict[str, TensorInfo] = {}
-    for name, entry in header.items():
-        try:
-            code = entry["dtype"]
-            shape = tuple(int(s) for s in entry["shape"])
-            begin, end = (int(o) for o in entry["data_offsets"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{path}: corrupt safetensors entry for key {name!r}") from exc
-        if code not in DTYPES:
-            raise CheckpointError(f"{path}: key {name!r} has unsupported dtype {code}")
-        if end - begin != math.prod(shape) * DTYPES[code][1] or begin < 0:
-            raise CheckpointError(f"{path}: key {name!r} has a byte range that does not match its shape")
-        if base + end > size:
-            raise CheckpointError(f"{path}: truncated (key {name!r} ends past the end of the file)")
-        tensors[name] = TensorInfo(name, code, shape, base + begin, base + end)
-    return tensors, {str(k): str(v) for k, v in metadata.items()}
+    return header
+
+
+def _is_count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _entry(path: Path, name: str, entry, base: int) -> TensorInfo:
+    """One header entry, checked as the reference loader does: known dtype, sizes that are counts."""
+    if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+        raise CheckpointError(f"{path}: corrupt safetensors entry for key {name!r} (expected dtype, shape, data_offsets)")
+    code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if not isinstance(code, str) or code not in DTYPES:
+        raise CheckpointError(f"{path}: key {name!r} has unsupported dtype {str(code)[:20]}")
+    if not isinstance(shape, list) or not all(_is_count(s) for s in shape):
+        raise CheckpointError(f"{path}: key {name!r} has an invalid shape (dimensions must be integers >= 0)")
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_count(o) for o in offsets):
+        raise CheckpointError(f"{path}: key {name!r} has invalid data_offsets")
+    begin, end = offsets
+    if end < begin or end - begin != math.prod(shape) * DTYPES[code][1]:
+        raise CheckpointError(f"{path}: key {name!r} has a byte range that does not match its shape")
+    return TensorInfo(name, code, tuple(shape), base + begin, base + end)
+
+
+def _check_layout(path: Path, tensors: dict[str, TensorInfo], base: int, size: int) -> None:
+    """Byte ranges must tile the data section exactly, as the reference loader requires: no overlap, no gap."""
+    at = base
+    for info in sorted(tensors.values(), key=lambda t: (t.start, t.end)):
+        if info.end > size:
+            raise CheckpointError(f"{path}: truncated (key {info.name!r} ends past the end of the file)")
+        if info.start != at:
+            what = "overlaps another tensor" if info.start < at else "starts after a gap"
+            raise CheckpointError(f"{path}: key {info.name!r} {what} (corrupt byte ranges)")
+        at = info.end
+    if at != size:
+        raise CheckpointError(f"{path}: corrupt safetensors file ({size - at} bytes after the last tensor)")
 
 
 def read_tensor(path: str | os.PathLike, info: TensorInfo) -> "torch.Tensor":

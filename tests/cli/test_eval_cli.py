@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from cli.main import main
+from weightspace.cli.main import main
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
-"""``weightspace inspect`` through ``cli.main.main``."""
+"""``weightspace inspect`` through ``weightspace.cli.main.main``."""
 
 import json
 
 import pytest
 
-from cli.main import main
+from weightspace.cli.main import main
 from test_merge_cli import fakes  # the same fake checkpoints as the merge CLI tests
 
 

@@ -1,7 +1,7 @@
 import csv
 import json
 
-from cli.main import main
+from weightspace.cli.main import main
 from weightspace.eval.results import EvalResult, Row
 from weightspace.eval.store import ResultsStore
 

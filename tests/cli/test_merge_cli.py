@@ -1,4 +1,4 @@
-"""``weightspace merge`` through ``cli.main.main``: flags, recipes, and every bad-input case (item 7)."""
+"""``weightspace merge`` through ``weightspace.cli.main.main``: flags, recipes, and every bad-input case (item 7)."""
 
 import json
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cli.main import main
+from weightspace.cli.main import main
 from sibling import load_sibling
 from weightspace.checkpoint import MANIFEST_NAME, WEIGHTS_NAME, open_checkpoint
 

@@ -1,4 +1,4 @@
-"""``weightspace push`` / ``weightspace pull`` through ``cli.main.main`` against the loopback fake Hub."""
+"""``weightspace push`` / ``weightspace pull`` through ``weightspace.cli.main.main`` against the loopback fake Hub."""
 
 import json
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cli.main import main
+from weightspace.cli.main import main
 from sibling import load_sibling
 from weightspace.checkpoint import WEIGHTS_NAME, make_meta, open_checkpoint, save_checkpoint
 
@@ -25,7 +25,7 @@ def ckpt(tmp_path):
     g = torch.Generator().manual_seed(0)
     state = {"visual.proj": torch.randn(8, 4, generator=g), "token_embedding.weight": torch.randn(6, 4, generator=g),
              "logit_scale": torch.tensor(1.0)}
-    return save_checkpoint(tmp_path / "ckpt", state, model_cfg=MODEL_CFG, meta=make_meta()).folder
+    return save_checkpoint(tmp_path / "ckpt", state, model_cfg=MODEL_CFG, meta={**make_meta(), "license": "mit"}).folder
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def hub(monkeypatch, tmp_path):
 
 
 def test_help_is_fast_and_lists_commands():
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "cli.main", "--help"],
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "weightspace", "--help"],
                          capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert out.returncode == 0 and "push" in out.stdout and "pull" in out.stdout
     heavy = [m for m in ("torch", "open_clip", "huggingface_hub", "jinja2") if f" {m}\n" in out.stderr]

@@ -1,6 +1,6 @@
 """``weightspace soup``: greedy soup from the command line."""
 
-from cli.main import main
+from weightspace.cli.main import main
 
 
 def test_soup_selects_on_heldout_and_writes_the_soup(eval_world, tmp_path, capsys):

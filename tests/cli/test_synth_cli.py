@@ -1,10 +1,10 @@
-"""``weightspace synth`` through ``cli.main.main``, on the miniature worlds (the default ones take ~30 s)."""
+"""``weightspace synth`` through ``weightspace.cli.main.main``, on the miniature worlds (the default ones take ~30 s)."""
 
 import json
 
 import pytest
 
-from cli.main import main
+from weightspace.cli.main import main
 from weightspace.data.synthetic import worlds as worlds_mod
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from cli.main import main
+from weightspace.cli.main import main
 
 RECIPE = """\
 model: {init: ws-tiny-clip, temporal: vclip, templates: single}   # random init: speed, not accuracy

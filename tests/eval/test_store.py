@@ -1,3 +1,4 @@
+import pytest
 import sqlite3
 
 from weightspace.eval.results import EvalResult, Row
@@ -43,3 +44,13 @@ def test_default_path(monkeypatch, tmp_path):
     assert default_store_path() == tmp_path / "results.sqlite"
     monkeypatch.delenv("WEIGHTSPACE_HOME")
     assert default_store_path().name == "weightspace_results.sqlite"
+
+
+def test_a_file_that_is_not_sqlite_is_a_one_line_error(tmp_path):
+    from weightspace.errors import WeightspaceError
+    from weightspace.eval.store import ResultsStore
+
+    path = tmp_path / "results.sqlite"
+    path.write_bytes(b"not a database, just text " * 100)
+    with pytest.raises(WeightspaceError, match="results.sqlite: not a usable results store"):
+        ResultsStore(path)

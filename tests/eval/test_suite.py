@@ -3,7 +3,10 @@ from pathlib import Path
 import pytest
 
 from weightspace.errors import ConfigError
-from weightspace.eval.suite import SUITES_DIR, expand_vars, find_suite, load_suite
+from weightspace.eval.suite import expand_vars, find_suite, load_suite
+from weightspace.resources import SUITES, shipped
+
+SUITES_DIR = shipped(*SUITES)
 
 
 def test_tiny_suite_parses_with_relative_paths(world):

@@ -17,8 +17,8 @@ def merged_ckpt(tmp_path):
     out = tmp_path / "merged"
     ckpt = save_checkpoint(out, tiny_state(0), model_cfg=MODEL_CFG,
                            preprocess_cfg={"mean": [0.5] * 3, "std": [0.25] * 3},
-                           meta=make_meta(video={"temporal": "vclip", "num_frames": 8},
-                                          provenance={"recipe": "tiny"}))
+                           meta={**make_meta(video={"temporal": "vclip", "num_frames": 8},
+                                             provenance={"recipe": "tiny"}), "license": "mit"})
     sha = ckpt.sha256()
     manifest = {  # the shape weightspace.merge.manifest writes
         "format": "weightspace-merge-manifest", "method": "ties", "reference": "Yadav et al. 2023, TIES-Merging",
@@ -38,8 +38,8 @@ def merged_ckpt(tmp_path):
 def plain_ckpt(tmp_path):
     """A trained snapshot: no manifest, no eval results, a local base."""
     return save_checkpoint(tmp_path / "snapshot", tiny_state(1), model_cfg=MODEL_CFG,
-                           meta=make_meta(base={"ref": "/data/tiny-clip", "sha256": "e" * 64},
-                                          provenance={"epoch": 3})).folder
+                           meta={**make_meta(base={"ref": "/data/tiny-clip", "sha256": "e" * 64},
+                                             provenance={"epoch": 3}), "license": "mit"}).folder
 
 
 @pytest.fixture

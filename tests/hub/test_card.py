@@ -19,6 +19,7 @@ def render(folder, **kw):
     ckpt = open_checkpoint(folder)
     manifest_path = folder / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+    kw.setdefault("license", "mit")
     return ckpt, render_card("org/tiny-merge", ckpt, weights_sha256=ckpt.sha256(), manifest=manifest, **kw)
 
 
@@ -36,13 +37,12 @@ def test_merged_card_front_matter(merged_ckpt):
     [index] = meta["model-index"]
     assert index["name"] == "tiny-merge"
     by_split = {r["dataset"]["split"]: r for r in index["results"]}
-    assert set(by_split) == {"base", "novel", "all"}
+    assert set(by_split) == {"base", "novel"}  # the HM summary ("all") is no split: body table only
     base = by_split["base"]
     assert base["task"] == {"type": "video-classification", "name": "base2novel"}
     assert base["dataset"]["config"] == "base2novel" and base["dataset"]["type"] == "ucf101"
-    assert {m["type"]: m["value"] for m in base["metrics"]} == {"accuracy": 81.23, "top-5-accuracy": 95.0}
-    assert by_split["all"]["metrics"] == [
-        {"type": "harmonic-mean", "value": 61.88, "name": "Harmonic mean (top-1)"}]
+    assert [(m["type"], m["name"], m["value"], m.get("args")) for m in base["metrics"]] == [
+        ("accuracy", "Top-1 accuracy", 81.23, None), ("accuracy", "Top-5 accuracy", 95.0, {"k": 5})]
 
 
 def test_model_index_parses_back_with_huggingface_hub(merged_ckpt):
@@ -51,8 +51,7 @@ def test_model_index_parses_back_with_huggingface_hub(merged_ckpt):
     _, text = render(merged_ckpt, eval_doc=eval_doc(None))
     card = ModelCard(text)
     got = sorted((r.dataset_split, r.metric_type, r.metric_value) for r in card.data.eval_results)
-    assert got == [("all", "harmonic-mean", 61.88), ("base", "accuracy", 81.23),
-                   ("base", "top-5-accuracy", 95.0), ("novel", "accuracy", 50.0)]
+    assert got == [("base", "accuracy", 81.23), ("base", "accuracy", 95.0), ("novel", "accuracy", 50.0)]
 
 
 def test_merged_card_body(merged_ckpt):
@@ -92,7 +91,7 @@ def test_plain_checkpoint_with_hub_base_is_a_finetune(plain_ckpt):
                                     "hub_id": "org/clip"}]
     from weightspace.hub.card import card_data
 
-    data = card_data("org/x", meta=meta, manifest=None, eval_doc=None)
+    data = card_data("org/x", meta=meta, manifest=None, eval_doc=None, license="mit")
     assert data.base_model == ["org/clip"] and data.base_model_relation == "finetune"
 
 
@@ -105,21 +104,28 @@ def test_pretrained_base_of_snapshots_is_a_parent():
         ("runs/e1", "input (epoch 1)"), ("hf-hub:laion/clip", "base")]
     from weightspace.hub.card import card_data
 
-    data = card_data("org/x", meta=meta, manifest=manifest, eval_doc=None)
+    data = card_data("org/x", meta=meta, manifest=manifest, eval_doc=None, license="mit")
     assert data.base_model == ["laion/clip"] and data.base_model_relation == "merge"
     # listed once when the merge's base is the same model
     manifest["inputs"].append({"ref": "hf-hub:laion/clip", "sha256": "2" * 64, "role": "base"})
     assert len(parents(meta, manifest)) == 2
 
 
-def test_spread_rows_stay_out_of_model_index():
+def test_summary_rows_and_duplicates_stay_out_of_model_index():
     from weightspace.hub.card import card_data
 
     doc = {"results": [{"protocol": "cross-dataset", "benchmark": "UCF", "split": s, "metric": "top1", "value": v}
-                       for s, v in (("split1", 0.7), ("mean", 0.7), ("std", 0.01))]}
-    data = card_data("org/x", meta={}, manifest=None, eval_doc=doc)
-    assert sorted(r.dataset_split for r in data.eval_results) == ["mean", "split1"]
+                       for s, v in (("split1", 0.7), ("mean", 0.7), ("std", 0.01), ("split1", 0.7))]}
+    data = card_data("org/x", meta={}, manifest=None, eval_doc=doc, license="mit")
+    assert [r.dataset_split for r in data.eval_results] == ["split1"]
     assert [r["split"] for r in results_table(doc)[1]] == ["split1", "mean", "std"]
+
+
+def test_license_is_required():
+    from weightspace.hub.card import card_data
+
+    with pytest.raises(TypeError):
+        card_data("org/x", meta={}, manifest=None, eval_doc=None)  # no silent default
 
 
 def test_results_table_pivots_metrics():

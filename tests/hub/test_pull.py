@@ -150,3 +150,21 @@ def test_copy_out_is_self_contained(fake_hub, merged_ckpt, tmp_path):
     assert open_checkpoint(out).sha256() == open_checkpoint(merged_ckpt).sha256()
     with pytest.raises(WeightspaceError, match="already exists"):
         copy_out(download("hf-hub:org/tiny"), out)
+
+
+def test_open_clip_repo_with_only_the_pickled_bin_is_read_safely(fake_hub, merged_ckpt, tmp_path):
+    import io
+
+    from fake_hub import Repo
+    from weightspace.checkpoint import CONFIG_NAME, LEGACY_WEIGHTS_NAME
+
+    sd = open_checkpoint(merged_ckpt).state_dict()
+    buf = io.BytesIO()
+    torch.save(sd, buf)
+    repo = fake_hub.repos.setdefault("openclip/old", Repo())
+    repo.commit({LEGACY_WEIGHTS_NAME: buf.getvalue(), CONFIG_NAME: (merged_ckpt / CONFIG_NAME).read_bytes(),
+                 "tokenizer.json": b"{}"}, "main", "upload")
+    pulled = open_checkpoint("hf-hub:openclip/old")
+    assert pulled.weights.name == LEGACY_WEIGHTS_NAME and pulled.model_cfg is not None
+    assert_same_tensors(pulled.state_dict(), sd)
+    assert not (pulled.folder / "tokenizer.json").exists()  # only what a checkpoint needs

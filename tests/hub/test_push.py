@@ -8,7 +8,8 @@ import yaml
 from hub_data import TOKEN, eval_doc
 from fake_hub import serve, use_fake_hub
 from weightspace.checkpoint import META_NAME, WEIGHTS_NAME, save_safetensors, sha256_file
-from weightspace.errors import CheckpointError, ConfigError, WeightspaceError
+from weightspace.atomic import MARKER
+from weightspace.errors import CheckpointError, ConfigError, OutputError, WeightspaceError
 from weightspace.hub import WEIGHTS_SHA_KEY
 from weightspace.hub.push import push
 
@@ -67,7 +68,7 @@ def test_dry_run_writes_the_folder_and_makes_no_request(fake_hub, merged_ckpt, t
     out = tmp_path / "staged"
     result = push(merged_ckpt, "org/tiny", dry_run_dir=out)
     assert fake_hub.requests == []
-    assert {p.name for p in out.iterdir()} == REPO_FILES - {".gitattributes"}
+    assert {p.name for p in out.iterdir()} == REPO_FILES - {".gitattributes"} | {MARKER}  # marker: not uploaded
     for f in result.plan.files:
         assert (out / f.path).stat().st_size == f.size
         assert sha256_file(out / f.path) == f.sha256
@@ -84,6 +85,17 @@ def test_dry_run_into_existing_dirs(merged_ckpt, tmp_path):
     with pytest.raises(WeightspaceError, match="not an empty folder"):
         push(merged_ckpt, "org/tiny", dry_run_dir=empty)
     assert sorted(p.name for p in empty.iterdir()) == before
+    push(merged_ckpt, "org/tiny", dry_run_dir=empty, overwrite=True)  # an earlier dry run is replaced
+    assert sorted(p.name for p in empty.iterdir()) == before
+
+
+def test_dry_run_overwrite_never_replaces_a_user_folder(merged_ckpt, tmp_path):
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="user: is not a folder weightspace wrote"):
+        push(merged_ckpt, "org/tiny", dry_run_dir=user, overwrite=True)
+    assert sorted(p.name for p in user.iterdir()) == ["notes.txt"]
 
 
 def test_token_never_leaks(fake_hub, merged_ckpt, tmp_path, caplog, capfd):
@@ -165,7 +177,7 @@ def test_bare_safetensors_is_pushed_as_open_clip_layout(fake_hub, tmp_path):
     state = {f"module.{k}": v for k, v in tiny_state(2).items()}
     path = tmp_path / "bare.safetensors"
     save_safetensors(path, state, metadata={"weightspace": json.dumps({"model_cfg": MODEL_CFG})})
-    push(path, "org/bare")
+    push(path, "org/bare", license="mit")
     from safetensors import safe_open
     stored = tmp_path / "stored.safetensors"
     stored.write_bytes(fake_hub.files("org/bare")[WEIGHTS_NAME])

@@ -219,7 +219,7 @@ def test_mote_recipes_carry_the_published_settings():
     from weightspace.merge.recipe import load_recipe
     from weightspace.train.config import load_config
 
-    recipes = Path(__file__).resolve().parents[2] / "recipes"
+    recipes = Path(__file__).resolve().parents[2] / "weightspace" / "recipes"
     cfg = load_config(recipes / "mote" / "k400.yaml")
     assert (cfg.model.init, cfg.model.pretrained, cfg.data.num_frames, cfg.epochs) == ("ViT-B-16", "openai", 8, 30)
     assert cfg.model.temporal["name"] == "mote" and (cfg.model.temporal["layers"], cfg.model.temporal["experts"]) == (4, 4)

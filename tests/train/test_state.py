@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from weightspace.atomic import MARKER
 from weightspace.train import state as state_mod
 from weightspace.train.state import load_state, rng_state, save_state, set_rng_state
 
@@ -15,7 +16,7 @@ def test_nested_state_round_trips_without_pickle(tmp_path):
     opt.step()
     tree = {"optimizer": opt.state_dict(), "epoch": 3, "names": ["a", None], "x": torch.arange(5)}
     save_state(tmp_path / "state", tree)
-    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["state.json", "state.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == [MARKER, "state.json", "state.safetensors"]
     back = load_state(tmp_path / "state")
     assert back["epoch"] == 3 and back["names"] == ["a", None] and torch.equal(back["x"], torch.arange(5))
     opt2 = torch.optim.AdamW(torch.nn.Linear(3, 2).parameters(), lr=0.1)
@@ -46,3 +47,22 @@ def test_a_failed_write_leaves_the_previous_state(tmp_path, monkeypatch):
     back = load_state(tmp_path / "s")
     assert back["step"] == 1 and torch.equal(back["w"], torch.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["s"]  # no temporary left behind
+
+
+@pytest.mark.parametrize("corrupt", ["json", "list", "tensors", "tree"])
+def test_corrupt_resume_state_is_one_line_error(tmp_path, corrupt):
+    from weightspace.errors import WeightspaceError
+    from weightspace.train.state import DOC_NAME, TENSORS_NAME, load_state
+
+    save_state(tmp_path / "state", {"x": torch.arange(3), "epoch": 1})
+    doc, tensors = tmp_path / "state" / DOC_NAME, tmp_path / "state" / TENSORS_NAME
+    if corrupt == "json":
+        doc.write_text("{nope")
+    elif corrupt == "list":
+        doc.write_text("[1, 2]")
+    elif corrupt == "tensors":
+        tensors.write_bytes(b"\x00" * 7)
+    else:
+        doc.write_text(doc.read_text().replace('"__tensor__": "', '"__tensor__": "gone'))
+    with pytest.raises(WeightspaceError, match="state: (unreadable|corrupt) resume state|format"):
+        load_state(tmp_path / "state")

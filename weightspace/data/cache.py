@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -81,9 +80,9 @@ class FrameCache:
             return cls(data_path, json.loads(meta_path.read_text(encoding="utf-8")))
         shape = (len(entries), frames, image_size, image_size, 3)
         ok, reasons = [True] * len(entries), [""] * len(entries)
-        from rich.progress import Progress
+        from weightspace.progress import progress_bar
 
-        with atomic_path(data_path) as tmp, Progress(transient=True, disable=not (progress and sys.stderr.isatty())) as bar:
+        with atomic_path(data_path) as tmp, progress_bar(transient=True, enabled=progress) as bar:
             mm = np.memmap(tmp, dtype=np.uint8, mode="w+", shape=shape)
             task = bar.add_task(f"caching {Path(list_file).name}", total=len(entries))
             for i, e in enumerate(entries):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Iterable
 
 from weightspace.data.lists import ListEntry
 from weightspace.errors import WeightspaceError
+from weightspace.text_file import read_user_text
 
 
 def _from_mapping(path: Path, pairs: Iterable[tuple[int, str]]) -> list[str]:
@@ -31,8 +33,8 @@ def _from_mapping(path: Path, pairs: Iterable[tuple[int, str]]) -> list[str]:
 
 def _load_json(path: Path) -> list[str]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(read_user_text(path, "class-name file"))
+    except json.JSONDecodeError as exc:
         raise WeightspaceError(f"{path}: invalid JSON ({exc})") from exc
     if isinstance(data, list):
         if not all(isinstance(x, str) for x in data):
@@ -52,8 +54,8 @@ def _load_json(path: Path) -> list[str]:
 
 
 def _load_csv(path: Path) -> list[str]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+    lines = io.StringIO(read_user_text(path, "class-name file"), newline="")
+    rows = [r for r in csv.reader(lines) if r and any(c.strip() for c in r)]
     pairs = []
     for n, row in enumerate(rows, 1):
         if len(row) < 2:
@@ -70,8 +72,6 @@ def _load_csv(path: Path) -> list[str]:
 def load_classnames(path: str | os.PathLike) -> list[str]:
     """Class names indexed by label. Ids must be exactly 0..C-1."""
     path = Path(path)
-    if not path.is_file():
-        raise WeightspaceError(f"{path}: class-name file not found")
     return _load_json(path) if path.suffix.lower() == ".json" else _load_csv(path)
 
 

@@ -11,11 +11,13 @@ Relative paths are resolved against ``root`` when given, else against the list f
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from weightspace.errors import WeightspaceError
+from weightspace.text_file import read_user_text
 
 # a list where more than this fraction of entries is missing is a wrong root, not a few bad videos
 MISSING_FRACTION_LIMIT = 0.5
@@ -58,25 +60,22 @@ def read_list(path: str | os.PathLike, root: str | os.PathLike | None = None, *,
     A few missing entries are left to the dataset, which counts and reports them.
     """
     path = Path(path)
-    if not path.is_file():
-        raise WeightspaceError(f"{path}: list file not found")
     base = Path(root) if root is not None else path.parent
     if root is not None and not base.is_dir():
         raise WeightspaceError(f"{base}: data root is not a folder (for list {path})")
     entries: list[ListEntry] = []
-    with open(path, encoding="utf-8") as fh:
-        for n, raw in enumerate(fh, 1):
-            text = raw.strip()
-            if not text or text.startswith("#"):
-                continue
-            parsed = parse_line(text)
-            if parsed is None:
-                raise WeightspaceError(f"{path}:{n}: expected 'path label', 'path,label' or 'dir num_frames label', got {text!r}")
-            rel, label, num_frames = parsed
-            if label < 0:
-                raise WeightspaceError(f"{path}:{n}: negative label {label}")
-            p = Path(rel).expanduser()
-            entries.append(ListEntry(p if p.is_absolute() else base / p, label, n, num_frames))
+    for n, raw in enumerate(io.StringIO(read_user_text(path, "list file")), 1):
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        parsed = parse_line(text)
+        if parsed is None:
+            raise WeightspaceError(f"{path}:{n}: expected 'path label', 'path,label' or 'dir num_frames label', got {text!r}")
+        rel, label, num_frames = parsed
+        if label < 0:
+            raise WeightspaceError(f"{path}:{n}: negative label {label}")
+        p = Path(rel).expanduser()
+        entries.append(ListEntry(p if p.is_absolute() else base / p, label, n, num_frames))
     if not entries:
         raise WeightspaceError(f"{path}: list file has no entries")
     if check_exists:

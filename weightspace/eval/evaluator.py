@@ -129,9 +129,9 @@ class Evaluator:
             yield lambda: None
             return
         if self._live is None:
-            from rich.progress import Progress
+            from weightspace.progress import progress_bar
 
-            self._live = Progress(transient=True)
+            self._live = progress_bar(transient=True)
             self._live.start()
         live = self._live
         task = live.add_task(desc, total=total)

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from weightspace.errors import WeightspaceError
 from weightspace.eval.results import EvalResult, Row
 
 STORE_NAME = "results.sqlite"
@@ -49,8 +50,12 @@ class ResultsStore:
         self.path = Path(path) if path is not None else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=30)
-        self._db.execute("PRAGMA foreign_keys = ON")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:  # e.g. "file is not a database"
+            self._db.close()
+            raise WeightspaceError(f"{self.path}: not a usable results store ({exc}); give another --store") from None
 
     def close(self) -> None:
         self._db.close()

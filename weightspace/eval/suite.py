@@ -291,15 +291,14 @@ def load_suite(path: str | os.PathLike) -> Suite:
     return suite
 
 
-SUITES_DIR = Path(__file__).resolve().parents[2] / "recipes" / "suites"
-
-
 def find_suite(ref: str | os.PathLike) -> Path:
     """A suite file path, or a bare name looked up in ``recipes/suites/`` (``demo`` -> demo.yaml)."""
     p = Path(ref)
     if p.is_file():
         return p
-    cand = SUITES_DIR / f"{ref}.yaml"
+    from weightspace.resources import SUITES, shipped
+
+    cand = shipped(*SUITES) / f"{ref}.yaml"
     if not p.suffix and cand.is_file():
         return cand
     raise ConfigError(f"suite {ref}: no such file (nor recipes/suites/{ref}.yaml)")

@@ -21,17 +21,18 @@ from weightspace import __version__
 from weightspace.checkpoint import HF_PREFIX, Checkpoint
 from weightspace.errors import ConfigError
 from weightspace.hub.refs import hub_id_of
+from weightspace.resources import MODEL_CARDS, shipped
 
 if TYPE_CHECKING:
     from huggingface_hub import ModelCardData
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "model_cards"
-DEFAULT_TEMPLATE = TEMPLATE_DIR / "merged_model.md.j2"
+DEFAULT_TEMPLATE = "merged_model.md.j2"  # shipped in model_cards/
 BASE_TAGS = ["weightspace", "video-classification", "open-vocabulary-action-recognition", "clip"]
-METRIC_TYPES = {"top1": ("accuracy", "Top-1 accuracy"), "top5": ("top-5-accuracy", "Top-5 accuracy"),
-                "hm": ("harmonic-mean", "Harmonic mean (top-1)")}
-# summary rows that are not a score of the model (cross-dataset's spread over splits): table only
-NOT_IN_MODEL_INDEX = {"std"}
+# metric -> (Hub metric id, display name, metric args): top-k accuracies are the Hub's standard "accuracy"
+METRIC_TYPES = {"top1": ("accuracy", "Top-1 accuracy", None), "top5": ("accuracy", "Top-5 accuracy", {"k": 5}),
+                "hm": ("harmonic_mean", "Harmonic mean (top-1)", None)}
+# summary rows (HM over base/novel, mean/std over splits; weightspace.eval.protocols) are no data split: table only
+SUMMARY_SPLITS = {"all", "mean", "std"}
 
 
 def percent(fraction: float) -> float:
@@ -90,7 +91,7 @@ def results_table(eval_doc: dict | None) -> tuple[list[str], list[dict]]:
 
 
 def card_data(repo_id: str, *, meta: dict, manifest: dict | None, eval_doc: dict | None,
-              license: str = "mit") -> "ModelCardData":
+              license: str) -> "ModelCardData":
     """huggingface_hub ``ModelCardData`` for the front matter."""
     from huggingface_hub import EvalResult, ModelCardData
 
@@ -98,16 +99,20 @@ def card_data(repo_id: str, *, meta: dict, manifest: dict | None, eval_doc: dict
     tags = BASE_TAGS + (["merge", str(method)] if manifest else [])
     hub_parents = list(dict.fromkeys(p["hub_id"] for p in parents(meta, manifest) if p["hub_id"]))
     relation = ("merge" if manifest else "finetune") if hub_parents else None
-    results = [
-        EvalResult(
+    results, seen = [], set()
+    for r in (eval_doc or {}).get("results", []):
+        key = (r["protocol"], str(r["benchmark"]).lower(), r["split"], r["metric"])
+        if r["split"] in SUMMARY_SPLITS or key in seen:
+            continue
+        seen.add(key)
+        metric_id, metric_name, metric_args = METRIC_TYPES[r["metric"]]
+        results.append(EvalResult(
             task_type="video-classification", task_name=r["protocol"],
-            dataset_type=str(r["benchmark"]).lower(), dataset_name=f"{r['benchmark']} ({r['split']})",
+            dataset_type=key[1], dataset_name=f"{r['benchmark']} ({r['split']})",
             dataset_config=r["protocol"], dataset_split=r["split"],
-            metric_type=METRIC_TYPES[r["metric"]][0], metric_name=METRIC_TYPES[r["metric"]][1],
+            metric_type=metric_id, metric_name=metric_name, metric_args=metric_args,
             metric_value=percent(r["value"]),
-        )
-        for r in (eval_doc or {}).get("results", []) if r["split"] not in NOT_IN_MODEL_INDEX
-    ]
+        ))
     return ModelCardData(
         library_name="open_clip", pipeline_tag="video-classification", license=license, tags=tags,
         base_model=hub_parents or None, base_model_relation=relation,
@@ -122,13 +127,13 @@ def render_card(
     weights_sha256: str,
     manifest: dict | None = None,
     eval_doc: dict | None = None,
-    license: str = "mit",
+    license: str,
     template: str | os.PathLike | None = None,
 ) -> str:
     """The full README.md text: ``---`` YAML ``---`` then the template's body."""
     import jinja2
 
-    template = Path(template) if template else DEFAULT_TEMPLATE
+    template = Path(template) if template else shipped(MODEL_CARDS, DEFAULT_TEMPLATE)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template.parent)), undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False,
@@ -138,27 +143,34 @@ def render_card(
         body_template = env.get_template(template.name)
     except jinja2.TemplateNotFound:
         raise ConfigError(f"{template}: model card template not found") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"{template}: model card template syntax error at line {exc.lineno} ({exc.message})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{template}: model card template is not UTF-8 text") from None
     meta = ckpt.meta or {}
     metrics, rows = results_table(eval_doc)
     data = card_data(repo_id, meta=meta, manifest=manifest, eval_doc=eval_doc, license=license)
-    body = body_template.render(
-        repo_id=repo_id,
-        name=repo_id.split("/")[-1],
-        hub_ref=f"{HF_PREFIX}{repo_id}",
-        manifest=manifest,
-        method=(manifest or {}).get("method"),
-        n_inputs=sum(1 for e in (manifest or {}).get("inputs") or [] if e.get("role") == "input"),
-        merge_rows=merge_rows(manifest),
-        parents=parents(meta, manifest),
-        metrics=[(m, METRIC_TYPES[m][1]) for m in metrics],
-        results=rows,
-        suite=(eval_doc or {}).get("suite"),
-        video=meta.get("video") or {},
-        provenance=meta.get("provenance") or {},
-        model_cfg=ckpt.model_cfg or {},
-        weights_sha256=weights_sha256,
-        license=license,
-        weightspace_version=__version__,
-        to_json=lambda v: json.dumps(v, indent=2, sort_keys=True),
-    )
+    try:
+        body = body_template.render(
+            repo_id=repo_id,
+            name=repo_id.split("/")[-1],
+            hub_ref=f"{HF_PREFIX}{repo_id}",
+            manifest=manifest,
+            method=(manifest or {}).get("method"),
+            n_inputs=sum(1 for e in (manifest or {}).get("inputs") or [] if e.get("role") == "input"),
+            merge_rows=merge_rows(manifest),
+            parents=parents(meta, manifest),
+            metrics=[(m, METRIC_TYPES[m][1]) for m in metrics],
+            results=rows,
+            suite=(eval_doc or {}).get("suite"),
+            video=meta.get("video") or {},
+            provenance=meta.get("provenance") or {},
+            model_cfg=ckpt.model_cfg or {},
+            weights_sha256=weights_sha256,
+            license=license,
+            weightspace_version=__version__,
+            to_json=lambda v: json.dumps(v, indent=2, sort_keys=True),
+        )
+    except jinja2.TemplateError as exc:  # e.g. an undefined variable in a user template
+        raise ConfigError(f"{template}: cannot render the model card template ({exc})") from None
     return f"---\n{data.to_yaml()}\n---\n\n{body.lstrip()}"

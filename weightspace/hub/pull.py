@@ -14,7 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
-from weightspace.checkpoint import CONFIG_NAME, MANIFEST_NAME, META_NAME, WEIGHTS_NAME, sha256_file
+from weightspace.checkpoint import (CONFIG_NAME, LEGACY_WEIGHTS_NAME, MANIFEST_NAME, META_NAME, WEIGHTS_NAME,
+                                    sha256_file)
 from weightspace.atomic import atomic_dir
 from weightspace.errors import CheckpointError, WeightspaceError
 from weightspace.hub import EVAL_RESULTS_NAME, README_NAME, WEIGHTS_SHA_KEY
@@ -30,13 +31,18 @@ def download(ref: str, *, token: str | None = None, cache_dir: str | os.PathLike
     from huggingface_hub import snapshot_download
 
     hub = parse_hub_ref(ref)
-    with hub_errors(str(hub), "download"):
-        folder = Path(snapshot_download(
-            hub.repo_id, revision=hub.revision, endpoint=endpoint(), token=token, cache_dir=cache_dir,
-            allow_patterns=REPO_FILES,
-        ))
-    if not (folder / WEIGHTS_NAME).is_file():
-        raise CheckpointError(f"{hub}: the repo has no {WEIGHTS_NAME} (not a weightspace/open_clip checkpoint)")
+
+    def fetch(patterns: list[str]) -> Path:
+        with hub_errors(str(hub), "download"):
+            return Path(snapshot_download(hub.repo_id, revision=hub.revision, endpoint=endpoint(), token=token,
+                                          cache_dir=cache_dir, allow_patterns=patterns))
+
+    folder = fetch(REPO_FILES)
+    if not (folder / WEIGHTS_NAME).is_file():  # an older open_clip repo: pickled weights only, loaded weights_only
+        folder = fetch(REPO_FILES + [LEGACY_WEIGHTS_NAME])
+    if not (folder / WEIGHTS_NAME).is_file() and not (folder / LEGACY_WEIGHTS_NAME).is_file():
+        raise CheckpointError(f"{hub}: the repo has no {WEIGHTS_NAME} nor {LEGACY_WEIGHTS_NAME} "
+                              "(not a weightspace/open_clip checkpoint)")
     verify(folder, label=str(hub))
     return folder
 
@@ -59,7 +65,8 @@ def verify(folder: Path, *, label: str) -> str | None:
     expected = recorded_hashes(folder)
     if not expected:
         return None
-    actual = sha256_file(folder / WEIGHTS_NAME)
+    weights = folder / WEIGHTS_NAME
+    actual = sha256_file(weights if weights.is_file() else folder / LEGACY_WEIGHTS_NAME)
     for where, sha in expected.items():
         if sha.lower() != actual:
             raise CheckpointError(

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -25,11 +25,12 @@ from weightspace.atomic import atomic_dir
 from weightspace.checkpoint import (
     CONFIG_NAME, MANIFEST_NAME, META_NAME, WEIGHTS_NAME, Checkpoint, make_meta, open_checkpoint, sha256_file,
 )
-from weightspace.errors import CheckpointError, WeightspaceError
+from weightspace.errors import CheckpointError, ConfigError, OutputError, WeightspaceError
 from weightspace.hub import EVAL_RESULTS_NAME, README_NAME, WEIGHTS_SHA_KEY
 from weightspace.hub import eval_results as results_io
 from weightspace.hub.card import render_card
 from weightspace.hub.client import LOGIN_HINT, hub_errors, make_api, stored_token
+from weightspace.hub.public import public
 from weightspace.hub.pull import read_json
 from weightspace.hub.refs import check_repo_id
 from weightspace.safetensors_io import write_streaming
@@ -99,6 +100,23 @@ def _weights_file(ckpt: Checkpoint, scratch: Path) -> Path:
     return scratch / WEIGHTS_NAME
 
 
+def parents_license(ckpt: Checkpoint, manifest: dict) -> str:
+    """The license the checkpoint records, else the one its local parents agree on; none -> ConfigError."""
+    if isinstance(ckpt.meta.get("license"), str):
+        return ckpt.meta["license"]
+    found: set[str] = set()
+    for entry in manifest.get("inputs") or []:
+        folder = Path(str(entry.get("ref", "")))
+        lic = read_json(folder / META_NAME).get("license") if folder.is_dir() else None
+        if isinstance(lic, str):
+            found.add(lic)
+    if len(found) == 1:
+        return found.pop()
+    why = f"the parents have different licenses ({', '.join(sorted(found))})" if found else \
+        "neither the checkpoint nor its parents record one"
+    raise ConfigError(f"{ckpt.ref}: --license is required ({why}); e.g. --license mit")
+
+
 def _eval_doc(ckpt: Checkpoint, given: list[EvalInput] | None, sha: str) -> dict | None:
     files: list[tuple[str, list[dict]]] = []
     for item in given or []:
@@ -119,7 +137,7 @@ def staged(
     repo_id: str,
     *,
     eval_results_in: list[EvalInput] | None = None,
-    license: str = "mit",
+    license: str | None = None,
     card_template: str | os.PathLike | None = None,
     commit_message: str | None = None,
 ) -> Iterator[PushPlan]:
@@ -131,26 +149,29 @@ def staged(
             f"{ckpt.ref}: no open_clip model config ({CONFIG_NAME}); a pushed model must be loadable by open_clip"
         )
     manifest = read_json(ckpt.folder / MANIFEST_NAME) if ckpt.folder is not None else {}
+    license = license or parents_license(ckpt, manifest)
     with tempfile.TemporaryDirectory(prefix="ws-push-") as scratch:
         weights = _weights_file(ckpt, Path(scratch))
         sha = ckpt.sha256() if weights == ckpt.weights else sha256_file(weights)
-        eval_doc = _eval_doc(ckpt, eval_results_in, sha)
+        eval_doc = public(_eval_doc(ckpt, eval_results_in, sha))
         config = {"model_cfg": ckpt.model_cfg}
         if ckpt.preprocess_cfg:
             config["preprocess_cfg"] = ckpt.preprocess_cfg
-        meta = dict(ckpt.meta) if ckpt.meta else make_meta()
+        meta = public(dict(ckpt.meta) if ckpt.meta else make_meta())
         meta[WEIGHTS_SHA_KEY] = sha
+        meta["license"] = license  # a pull, and merges of the pull, know it
+        manifest = public(manifest)
         files = [
             StagedFile.from_bytes(CONFIG_NAME, _json_bytes(config)),
             StagedFile.from_file(WEIGHTS_NAME, weights, sha),
             StagedFile.from_bytes(META_NAME, _json_bytes(meta)),
         ]
         if manifest:
-            files.append(StagedFile.from_file(MANIFEST_NAME, ckpt.folder / MANIFEST_NAME))
+            files.append(StagedFile.from_bytes(MANIFEST_NAME, _json_bytes(manifest)))
         if eval_doc is not None:
             files.append(StagedFile.from_bytes(EVAL_RESULTS_NAME, _json_bytes(eval_doc)))
-        card = render_card(repo_id, ckpt, weights_sha256=sha, manifest=manifest, eval_doc=eval_doc,
-                           license=license, template=card_template)
+        card = render_card(repo_id, replace(ckpt, meta=meta), weights_sha256=sha, manifest=manifest,
+                           eval_doc=eval_doc, license=license, template=card_template)
         files.append(StagedFile.from_bytes(README_NAME, card.encode("utf-8")))
         method = manifest.get("method")
         message = commit_message or (f"weightspace {__version__}: {method} merge" if method
@@ -158,12 +179,14 @@ def staged(
         yield PushPlan(repo_id, files, sha, message)
 
 
-def write_dry_run(plan: PushPlan, out: str | os.PathLike) -> Path:
-    """Write the staged files to ``out`` atomically; an existing non-empty folder is refused."""
+def write_dry_run(plan: PushPlan, out: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write the staged files to ``out`` atomically; an existing non-empty folder is refused unless
+    ``overwrite`` and weightspace wrote it (an earlier dry run)."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise WeightspaceError(f"--dry-run {out}: already exists and is not an empty folder (refusing to overwrite)")
-    with atomic_dir(out, overwrite=out.exists()) as tmp:
+    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
+        raise OutputError(f"--dry-run {out}: already exists and is not an empty folder (pass --overwrite to "
+                          "replace an earlier dry run)")
+    with atomic_dir(out, overwrite=True) as tmp:
         for f in plan.files:
             f.write_to(tmp)
     return out
@@ -180,14 +203,15 @@ def push(
     token: str | None = None,
     commit_message: str | None = None,
     eval_results: list[EvalInput] | None = None,
-    license: str = "mit",
+    license: str | None = None,
     card_template: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ) -> PushResult:
     """Upload ``ckpt_ref`` to ``repo_id`` in one commit (or, with ``dry_run_dir``, only write what would go up)."""
     with staged(ckpt_ref, repo_id, eval_results_in=eval_results, license=license,
                 card_template=card_template, commit_message=commit_message) as plan:
         if dry_run_dir is not None:
-            return PushResult(plan, dry_run_dir=write_dry_run(plan, dry_run_dir))
+            return PushResult(plan, dry_run_dir=write_dry_run(plan, dry_run_dir, overwrite=overwrite))
         if api is None:
             token = token or stored_token()
             if token is None:

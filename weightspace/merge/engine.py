@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from weightspace.atomic import atomic_dir
+from weightspace.atomic import atomic_dir, check_replaceable
 from weightspace.checkpoint import (
     MANIFEST_NAME, WEIGHTS_NAME, Checkpoint, SafetensorsSource, TensorSource, make_meta, open_checkpoint,
     write_checkpoint_meta,
@@ -186,8 +186,8 @@ def _check_output(out: Path, ckpts: list[Checkpoint], overwrite: bool) -> None:
                 raise ConfigError(f"{out}: output path is the input {c.ref} (refusing to overwrite an input)")
     if out.exists() and not overwrite:
         raise ConfigError(f"{out}: already exists (use --overwrite to replace it)")
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: exists and is not a checkpoint folder")
+    if out.exists() or out.is_symlink():
+        check_replaceable(out)
 
 
 def _same_keys(ref: MergeInput, others: list[MergeInput]) -> None:
@@ -291,12 +291,12 @@ def _finite_or_report(key: str, merged: "torch.Tensor", written: "torch.Tensor",
 
 
 def _progress(enabled: bool | None):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, disable=not (console.is_terminal if enabled is None else enabled))
+    from weightspace.progress import progress_bar
+
+    return progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        enabled=True if enabled is None else enabled)
 
 
 def _donor(inputs: list[MergeInput], base: MergeInput | None) -> Checkpoint:

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from weightspace.progress import progress_bar
 
 
 class TrainProgress:
     def __init__(self, total_steps: int, *, enabled: bool = True):
         self.enabled = enabled
-        self._progress = Progress(
+        self._progress = progress_bar(
             TextColumn("[bold]epoch {task.fields[epoch]}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]:.4f}  lr {task.fields[lr]:.2e}  {task.fields[speed]:.1f} samples/s"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
-            disable=not enabled,
+            enabled=enabled,
         )
         self._task = self._progress.add_task("train", total=total_steps, epoch="-", loss=float("nan"), lr=0.0, speed=0.0)
 

@@ -91,14 +91,19 @@ def save_state(folder: str | Path, tree: dict) -> None:
 
 
 def load_state(folder: str | Path) -> dict:
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     folder = Path(folder)
     try:
         doc = json.loads((folder / DOC_NAME).read_text(encoding="utf-8"))
         tensors = load_file(str(folder / TENSORS_NAME))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SafetensorError) as exc:
         raise WeightspaceError(f"{folder}: unreadable resume state ({exc}); delete it to start over") from None
-    if doc.get("format") != STATE_FORMAT:
-        raise WeightspaceError(f"{folder}: resume state format {doc.get('format')!r} is not supported")
-    return unflatten(doc["tree"], tensors)
+    fmt = doc.get("format") if isinstance(doc, dict) else None
+    if fmt != STATE_FORMAT:
+        raise WeightspaceError(f"{folder}: resume state format {fmt!r} is not supported")
+    try:
+        return unflatten(doc["tree"], tensors)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WeightspaceError(f"{folder}: corrupt resume state (missing {exc}); delete it to start over") from None

@@ -28,6 +28,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from weightspace.atomic import claim_dir
 from weightspace.checkpoint import make_meta, save_checkpoint, sha256_file
 from weightspace.data.decode import VideoReadError
 from weightspace.errors import ConfigError, WeightspaceError
@@ -144,8 +145,7 @@ class Trainer:
         if self._dataset is None:
             resolve_data(self.cfg.data)
         out = self.output
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"output {out}: exists and is not a folder")
+        claim_dir(out)  # a user's folder is refused before --overwrite clears anything
         ours = [out / n for n in (STATE_DIR, SNAPSHOTS, GWA_DIR, METRICS, LOSS_PNG)]
         if self.overwrite:
             for p in ours:

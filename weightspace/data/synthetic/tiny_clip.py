@@ -123,7 +123,9 @@ def pretrain(config: PretrainConfig = PretrainConfig(), *, progress: bool = True
     """Train ws-tiny-clip from scratch on a pool of captioned still frames."""
     import open_clip
     import torch
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
+    from weightspace.progress import progress_bar
 
     from weightspace.models.factory import build_clip, model_config
 
@@ -149,7 +151,7 @@ def pretrain(config: PretrainConfig = PretrainConfig(), *, progress: bool = True
         columns = (TextColumn("[bold]pretraining tiny CLIP"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("loss {task.fields[loss]:.3f}"))
         model.train()
-        with Progress(*columns, disable=not progress) as bar:
+        with progress_bar(*columns, enabled=progress) as bar:
             task = bar.add_task("pretrain", total=config.steps, loss=float("nan"))
             for _ in range(config.steps):
                 idx = torch.randint(len(images), (config.batch_size,), generator=gen)

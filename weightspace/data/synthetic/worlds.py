@@ -379,11 +379,13 @@ def worlds_folder_name(seed: int, specs: tuple[WorldSpec, ...]) -> str:
 def _generate(root: Path, todo: list[WorldSpec], seed: int, by_name: dict, workers: int, progress: bool, docs: dict) -> None:
     if not todo:
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
+    from weightspace.progress import progress_bar
 
     total = sum(len(plan_world(s, seed, by_name)) for s in todo)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, disable=not progress) as bar:
+    with progress_bar(*columns, enabled=progress) as bar:
         task = bar.add_task("generating worlds", total=total)
         for s in todo:
             bar.update(task, description=f"world {s.name}")

@@ -1,0 +1,3 @@
+from weightspace.cli.main import entry
+
+entry()
