@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 TARGET_WARM = 0.6  # warm in-process videos/s over the forward-only limit, at least
 TARGET_PROCESS_S = 1.0  # a fresh process over (imports + in-process), at most
 TARGET_SWEEP = 0.3  # sweep over separate cold evaluations, at most
-IMPORTS = "import cli.main, cli.eval, torch, open_clip, weightspace.eval.evaluator, weightspace.models.video_clip"
+IMPORTS = "import weightspace.cli.main, weightspace.cli.eval, torch, open_clip, weightspace.eval.evaluator, weightspace.models.video_clip"
 
 
 def build_world(work: Path) -> Path:

@@ -136,7 +136,7 @@ def test_bad_input_is_one_line_naming_the_culprit_and_leaves_nothing(ckpts, caps
 
 
 def test_help_lists_every_registered_method_with_its_declared_options():
-    from cli.merge import _help
+    from weightspace.cli.merge import _help
     from weightspace.merge import available_methods, get_method
     from weightspace.options import describe_options
 
