@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         ckpt2, _ = merged(0.9, "fresh")
         t_imports = min(run([sys.executable, "-c", IMPORTS], env) for _ in range(2))
-        t_proc = run([sys.executable, "-m", "cli", "eval", str(ckpt2), "--suite", str(suite_path),
+        t_proc = run([sys.executable, "-m", "weightspace", "eval", str(ckpt2), "--suite", str(suite_path),
                       "--cache-dir", str(work / "eval-cache"), "--store", str(work / "fresh.sqlite")], env)
 
         values = [round(0.2 * (i + 1), 6) for i in range(args.points)]
