@@ -63,7 +63,7 @@ def test_eval_unknown_suite(setup, capsys):
 def test_eval_ensembling_options_and_missing_warning(setup, tmp_path, capsys):
     root, _, fts = setup
     d = root / "world"
-    (tmp_path / "l.txt").write_text((d / "all.txt").read_text() + "gone.mp4 1\n")
+    (tmp_path / "l.txt").write_text((d / "all.txt").read_text() * 2 + "gone.mp4 1\n")
     (tmp_path / "s.yaml").write_text(f"name: m\nmodel: {{templates: single, num_frames: 4}}\nbenchmarks: [{{name: b, "
                                      f"protocol: closed-set, root: {d / 'videos'}, list: l.txt, classnames: {d / 'all.json'}}}]\n")
     args = ["eval", str(fts[0]), "--suite", str(tmp_path / "s.yaml"), "--store", str(tmp_path / "r.sqlite"),

@@ -133,13 +133,23 @@ def test_wise_ft_in_memory_scores_as_the_written_merge(closed, ckpts, tmp_path):
 def test_missing_videos_are_counted_not_scored(world, tmp_path, ckpts):
     _, fts = ckpts
     d = world.parent
-    (tmp_path / "l.txt").write_text((d / "all.txt").read_text() + "gone.mp4 1\n")
+    (tmp_path / "l.txt").write_text((d / "all.txt").read_text() * 2 + "gone.mp4 1\n")  # 1 of 25: under the 5% limit
     (tmp_path / "s.yaml").write_text(f"name: m\nmodel: {{templates: single, num_frames: 4}}\nbenchmarks: [{{name: c, protocol: closed-set, "
                                      f"root: {d / 'videos'}, list: l.txt, classnames: {d / 'all.json'}}}]\n")
     res = evaluate([fts[0]], tmp_path / "s.yaml", store=False, cache_dir=tmp_path / "c")[0]
     top1 = [r for r in res.rows if r.metric == "top1"][0]
-    assert (top1.n, top1.missing, res.missing) == (12, 1, 1)
+    assert (top1.n, top1.missing, res.missing) == (24, 1, 1)
     assert res.to_json()["missing_videos"] == 1 and res.failures[0].endswith("gone.mp4")
+
+
+def test_a_mostly_unreadable_split_is_refused_naming_the_videos(world, tmp_path, ckpts):
+    _, fts = ckpts
+    d = world.parent
+    (tmp_path / "l.txt").write_text((d / "all.txt").read_text() + "gone.mp4 1\n")  # 1 of 13: over the 5% limit
+    (tmp_path / "s.yaml").write_text(f"name: m\nbenchmarks: [{{name: c, protocol: closed-set, "
+                                     f"root: {d / 'videos'}, list: l.txt, classnames: {d / 'all.json'}}}]\n")
+    with pytest.raises(WeightspaceError, match=r"1 of 13 videos cannot be read .*gone\.mp4"):
+        evaluate([fts[0]], tmp_path / "s.yaml", store=False, cache_dir=tmp_path / "c")
 
 
 def test_label_out_of_range_is_a_one_line_error(world, tmp_path, ckpts):

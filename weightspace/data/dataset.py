@@ -36,7 +36,7 @@ from weightspace.data.decode import FrameSource, VideoReadError, open_source
 from weightspace.data.lists import read_list
 from weightspace.data.sampling import SAMPLERS, sample_train, sample_views, spatial_positions
 from weightspace.data.transforms import CLIP_MEAN, CLIP_STD, Augmentation, crop, normalize, resize_short, to_tensor
-from weightspace.errors import ConfigError
+from weightspace.errors import ConfigError, one_line
 
 MODES = ("train", "test")
 UNREADABLE_LIMIT = 0.05  # fraction of videos that may be unreadable before a data set is refused
@@ -210,7 +210,7 @@ class VideoDataset(Dataset):
         self.skip(bad)
         fails = [f for f in self.failures if f.index in self.unreadable]
         if len(bad) > limit * len(self):
-            shown = ", ".join(f"{f.path} ({f.reason})" for f in fails[:_SHOWN_FAILURES])
+            shown = ", ".join(f"{Path(f.path).name} ({one_line(str(f.reason), 60)})" for f in fails[:_SHOWN_FAILURES])
             more = f" and {len(fails) - _SHOWN_FAILURES} more" if len(fails) > _SHOWN_FAILURES else ""
             raise VideoReadError(f"{self.list_file}: {len(bad)} of {len(self)} videos cannot be read (more than "
                                  f"the {100 * limit:g}% allowed): {shown}{more}")

@@ -160,11 +160,13 @@ class Evaluator:
         lst, names, root = split.paths()
         c = key["clip"]
         try:
-            return VideoDataset(lst, names, root=root, num_frames=c["frames"], image_size=c["size"], mode="test",
-                                temporal_views=c["views"], spatial_crops=c["crops"], mean=tuple(c["mean"]),
-                                std=tuple(c["std"]), **dict(split.options))
+            ds = VideoDataset(lst, names, root=root, num_frames=c["frames"], image_size=c["size"], mode="test",
+                              temporal_views=c["views"], spatial_crops=c["crops"], mean=tuple(c["mean"]),
+                              std=tuple(c["std"]), **dict(split.options))
         except TypeError as exc:
             raise ConfigError(f"{split.where}.options: {exc}") from None
+        ds.check_readable()  # the training rule: refuse a split that is mostly unreadable, up front
+        return ds
 
     def _decode(self, ds, desc: str) -> dict:
         """All clips of a split as float16 [N, V, T, 3, S, S] + labels + ok flags."""
