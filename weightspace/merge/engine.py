@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     import torch
 
 log = logging.getLogger(__name__)
-# Per-key arithmetic threads (plus the hash thread): merge_bench.py on 2 shared cores, 2 threads took 1.8x as long.
+# Per-key arithmetic threads (plus the hash thread): merge_bench.py on 2 shared cores, 2 threads took 1.8-2.7x as long.
 COMPUTE_THREADS = 1
 DTYPE_NAMES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64",
                "fp32": "F32", "fp16": "F16", "bf16": "BF16"}
