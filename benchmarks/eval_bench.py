@@ -103,7 +103,7 @@ def forward_only(ev, ckpt: Path) -> tuple[dict[int, float], int]:
     before, seconds = torch.get_num_threads(), {}
     with torch.inference_mode():
         for threads in ev.threads.candidates:  # the counts the evaluator chooses from
-            torch.set_num_threads(threads)
+            torch.set_num_threads(threads)  # each count the evaluator may pick: the limit is the faster
             t = time.perf_counter()
             for i in range(0, len(videos), step):
                 model.encode_frames(videos[i:i + step].flatten(0, 1).float())
