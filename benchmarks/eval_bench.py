@@ -103,7 +103,7 @@ def forward_only(ev, ckpt: Path) -> tuple[dict[int, float], int]:
     before, seconds = torch.get_num_threads(), {}
     with torch.inference_mode():
         for threads in ev.threads.candidates:  # the counts the evaluator chooses from
-            torch.set_num_threads(threads)
+            torch.set_num_threads(threads)  # each count the evaluator may pick: the limit is the faster
             t = time.perf_counter()
             for i in range(0, len(videos), step):
                 model.encode_frames(videos[i:i + step].flatten(0, 1).float())
@@ -145,29 +145,40 @@ def main(argv: list[str] | None = None) -> int:
                         params={"lambda": lam}, overwrite=True, progress=False)
             return out, time.perf_counter() - t
 
-        cold, merge_s = [], []
-        for i in range(args.cold_runs):
+        def cold_eval(i: int):
             ckpt, m = merged(0.5, f"cold{i}")
-            merge_s.append(m)
             shutil.rmtree(work / "eval-cache", ignore_errors=True)
             ev = Evaluator(suite_path, store=work / f"cold{i}.sqlite", cache_dir=work / "eval-cache")
             t = time.perf_counter()
             ev.evaluate(ckpt)
-            cold.append(time.perf_counter() - t)
-        t_cold, t_merge = sum(cold) / len(cold), sum(merge_s) / len(merge_s)
+            t = time.perf_counter() - t
+            say(f"cold eval {i + 1}", t, f"(+ merge {m:.2f} s)")
+            return ev, t + m
 
+        def say(what: str, seconds: float, extra: str = "") -> None:
+            rate = f"{n_videos / seconds:7.1f} videos/s" if n_videos else ""
+            print(f"{what:<34} {seconds:7.2f} s   {rate}  {extra}  [load {os.getloadavg()[0]:.1f}]", flush=True)
+
+        n_videos = 0
+        ev, first = cold_eval(0)  # cold evaluations bracket the rest: their mean is side by side with the sweep
         ckpt, _ = merged(0.7, "warm")
         fwd, n_videos = forward_only(ev, ckpt)
+        print(f"{n_videos} distinct videos per checkpoint ({len(ev.suite.benchmarks)} benchmarks)", flush=True)
+        for threads, sec in fwd.items():
+            say(f"forward only, {threads} thread(s)", sec)
         t_fwd = min(fwd.values())  # the limit: the faster thread count
         t = time.perf_counter()
-        ev.evaluate(ckpt)  # the last cold evaluator, now warm
+        ev.evaluate(ckpt)  # the cold evaluator, now warm
         t_warm = time.perf_counter() - t
+        say("warm eval, in-process", t_warm, f"(threads {ev.threads.choice}; probed s/video "
+            f"{ {k: round(v, 4) for k, v in ev.threads.seconds_per_item.items()} })")
 
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         ckpt2, _ = merged(0.9, "fresh")
         t_imports = min(run([sys.executable, "-c", IMPORTS], env) for _ in range(2))
         t_proc = run([sys.executable, "-m", "weightspace", "eval", str(ckpt2), "--suite", str(suite_path),
                       "--cache-dir", str(work / "eval-cache"), "--store", str(work / "fresh.sqlite")], env)
+        say("warm eval, fresh process", t_proc, f"(imports alone {t_imports:.2f} s)")
 
         values = [round(0.2 * (i + 1), 6) for i in range(args.points)]
         t = time.perf_counter()
@@ -175,23 +186,14 @@ def main(argv: list[str] | None = None) -> int:
                         suite=suite_path, out_dir=work / "sweep", store=work / "sweep.sqlite",
                         evaluator=Evaluator(suite_path, store=work / "sweep.sqlite", cache_dir=work / "sweep-cache"))
         t_sweep = time.perf_counter() - t
-        t_separate = args.points * (t_cold + t_merge)
+        say(f"{args.points}-point λ sweep, cold caches", t_sweep, f"(best λ={res.best.value:g})")
+        colds = [first] + [cold_eval(i)[1] for i in range(1, args.cold_runs)]
+        t_separate = args.points * sum(colds) / len(colds)
+        print(f"{args.points} separate merges + cold evals    {t_separate:7.2f} s   (mean of {len(colds)} measured)")
 
         warm_ratio = t_fwd / t_warm
         extra = t_proc - t_imports - t_warm
         sweep_ratio = t_sweep / t_separate
-        print(f"{n_videos} distinct videos per checkpoint (suite {suite_path.name}, {len(ev.suite.benchmarks)} benchmarks)")
-        for threads, sec in fwd.items():
-            print(f"forward only, {threads} thread(s)           {sec:7.2f} s   {n_videos / sec:7.1f} videos/s")
-        print(f"forward-only limit (the faster)    {t_fwd:7.2f} s   {n_videos / t_fwd:7.1f} videos/s")
-        print(f"cold eval (mean of {args.cold_runs})             {t_cold:7.2f} s   {n_videos / t_cold:7.1f} videos/s")
-        print(f"warm eval, in-process              {t_warm:7.2f} s   {n_videos / t_warm:7.1f} videos/s   "
-              f"(threads chosen: {ev.threads.choice}, probed s/video {ev.threads.seconds_per_item})")
-        print(f"warm eval, fresh process           {t_proc:7.2f} s   (imports alone {t_imports:.2f} s)")
-        print(f"merge (task-arith, 2 inputs)       {t_merge:7.2f} s")
-        print(f"{args.points}-point λ sweep from cold caches  {t_sweep:7.2f} s   best λ={res.best.value:g}")
-        print(f"load average at the end {os.getloadavg()[0]:.2f}")
-        print(f"{args.points} separate merges + cold evals   {t_separate:7.2f} s   (from the means above)")
         checks = [(f"warm / forward-only = {warm_ratio:.3f}  (target ≥ {TARGET_WARM})", warm_ratio >= TARGET_WARM),
                   (f"fresh process - imports - in-process = {extra:+.2f} s  (target ≤ {TARGET_PROCESS_S:g} s)",
                    extra <= TARGET_PROCESS_S),

@@ -1,11 +1,11 @@
 """Torch's intra-op thread count for evaluation, chosen by timing real batches rather than assumed.
 
-Measured on this 2-core machine (benchmarks/eval_bench.py, ws-tiny-clip ``vclip``, 64 clips x 8
-frames per batch): under a load average of 7-8 from other jobs one thread ran 18.4 videos/s and two
-threads 10.2 (OpenMP barrier stalls), while on an idle box two threads are faster (issue 15: 356 vs
-218 videos/s). Neither count is right everywhere, so ``ThreadTuner`` times each candidate on the
-evaluator's own batches (work that had to be done anyway), keeps the fastest, and probes again every
-``every`` batches because the load of a shared machine changes.
+Measured on this 2-core machine shared with other jobs (ws-tiny-clip ``vclip``, 8-frame 48 px clips):
+at load average 7-8 one thread encoded 18.4 videos/s and two threads 10.2 (side by side, median of 5);
+in benchmarks/eval_bench.py at load 10-12, 11.7 vs 8.2 videos/s. On an idle box two threads are the
+faster (issue 15: 356 vs 218 videos/s). Neither count is right everywhere, so ``ThreadTuner`` times
+each candidate on the evaluator's own batches (work that has to be done anyway), keeps the fastest,
+and probes again every ``every`` batches because the load of a shared machine changes.
 """
 
 from __future__ import annotations
@@ -50,13 +50,13 @@ class ThreadTuner:
 
         threads = self._next()
         before = torch.get_num_threads()
-        torch.set_num_threads(threads)
+        torch.set_num_threads(threads)  # measured, not assumed: at load 10, 1 thread 11.7 vs 2 threads 8.2 videos/s
         t0 = time.perf_counter()
         try:
             yield threads
         finally:
             elapsed = time.perf_counter() - t0
-            torch.set_num_threads(before)
+            torch.set_num_threads(before)  # the caller's count: training and merging choose their own
         if self._probe and self._probe[0] == threads:
             self._probe.pop(0)
             self.seconds_per_item[threads] = elapsed / max(1, items)

@@ -104,14 +104,12 @@ class VideoCLIP(nn.Module):
         if temporal is not None:
             settings["temporal"] = temporal
         settings.update(kwargs)
-        folder = ckpt.folder if ckpt is not None else None
         model = cls(
             loaded.model,
             model_cfg=loaded.model_cfg,
             preprocess_cfg=loaded.preprocess_cfg,
             freeze_text=freeze_text,
             source=ckpt,
-            tokenizer=tokenizer_for(loaded.model_cfg, folder),
             **settings,
         )
         if ckpt is not None:
@@ -163,8 +161,8 @@ class VideoCLIP(nn.Module):
 
     @property
     def tokenizer(self):
-        if self._tokenizer is None:
-            self._tokenizer = tokenizer_for(self.model_cfg)
+        if self._tokenizer is None:  # built on first use: an eval with cached text features never tokenizes
+            self._tokenizer = tokenizer_for(self.model_cfg, self.source.folder if self.source is not None else None)
         return self._tokenizer
 
     # ---- weights ------------------------------------------------------------------------------
