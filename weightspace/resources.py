@@ -17,7 +17,10 @@ MODEL_CARDS = "model_cards"
 
 
 def _root() -> Path:
-    return Path(__file__).resolve().parents[1]
+    root = files("weightspace")
+    if not isinstance(root, Path):  # a zip import: the commands read these files from disk
+        raise ConfigError(f"weightspace is installed as an archive ({root}); install it as a folder (pip install)")
+    return root
 
 
 def shipped(*parts: str) -> Path:

@@ -38,7 +38,7 @@ def test_example_recipes_are_valid():
     from weightspace.merge import get_method
     from weightspace.merge.registry import InputsInfo
 
-    recipes = sorted((Path(__file__).parents[2] / "recipes" / "merge").glob("*.yaml"))
+    recipes = sorted((Path(__file__).parents[2] / "weightspace" / "recipes" / "merge").glob("*.yaml"))
     assert len(recipes) >= 6
     for path in recipes:
         job = load_recipe(path)

@@ -6,7 +6,7 @@ import yaml
 from weightspace.errors import ConfigError
 from weightspace.train.config import TrainConfig, apply_overrides, load_config
 
-RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+RECIPES = Path(__file__).resolve().parents[2] / "weightspace" / "recipes"
 
 
 def _training_recipes() -> list[Path]:
