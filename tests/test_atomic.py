@@ -179,3 +179,18 @@ def test_claim_dir_accepts_new_empty_and_own_folders_and_refuses_user_folders(tm
     with pytest.raises(OutputError, match="user: holds files weightspace did not write"):
         claim_dir(tmp_path / "user")
     assert _names(tmp_path / "user") == ["notes.txt"]
+
+
+def test_a_checkpoint_folder_from_before_the_marker_is_recognised(tmp_path):
+    old = tmp_path / "ckpt"
+    old.mkdir()
+    (old / "weightspace.json").write_text(json.dumps({"format": "weightspace-checkpoint"}))
+    with atomic_dir(old, overwrite=True) as tmp:
+        (tmp / "new").write_text("1")
+    assert _names(old) == [MARKER, "new"]
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "weightspace.json").write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(OutputError, match=f"touch {fake / MARKER}"):
+        with atomic_dir(fake, overwrite=True):
+            pass

@@ -22,6 +22,8 @@ from weightspace import __version__
 from weightspace.errors import OutputError
 
 MARKER = ".weightspace-output"
+# a checkpoint folder written before the marker existed is recognised by its metadata file (checkpoint.py)
+_CHECKPOINT_SIGNATURE = ("weightspace.json", "weightspace-checkpoint")
 _TEMP_TAG = ".ws-"  # temporary siblings are named .<target>.ws-<pid>-<random>.tmp
 _DESTINATION_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
@@ -46,9 +48,18 @@ def _why(exc: OSError) -> str:
 
 
 def is_ours(folder: str | os.PathLike) -> bool:
-    """True for a real folder (not a symlink) that weightspace wrote (it holds ``MARKER``)."""
+    """True for a real folder (not a symlink) that weightspace wrote: it holds ``MARKER``, or it is a
+    checkpoint folder from before the marker (its ``weightspace.json`` says so)."""
     folder = Path(folder)
-    return folder.is_dir() and not folder.is_symlink() and (folder / MARKER).is_file()
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    if (folder / MARKER).is_file():
+        return True
+    name, fmt = _CHECKPOINT_SIGNATURE
+    try:
+        return json.loads((folder / name).read_text(encoding="utf-8")).get("format") == fmt
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def check_parent(target: str | os.PathLike) -> None:
@@ -80,8 +91,8 @@ def check_replaceable(target: str | os.PathLike) -> None:
     if not target.is_dir():
         raise OutputError(f"{target}: exists and is not a folder weightspace wrote (refusing to replace it)")
     if not is_ours(target) and any(target.iterdir()):
-        raise OutputError(f"{target}: is not a folder weightspace wrote (no {MARKER} marker; refusing to replace it, "
-                          "remove it yourself or choose another output)")
+        raise OutputError(f"{target}: is not a folder weightspace wrote (no {MARKER} marker; refusing to replace it; "
+                          f"choose another output, or if weightspace did write it: touch {target / MARKER})")
 
 
 def claim_dir(folder: str | os.PathLike) -> Path:
@@ -95,9 +106,9 @@ def claim_dir(folder: str | os.PathLike) -> Path:
             raise OutputError(f"{folder}: is a symlink loop or dangling symlink") from None
         if not real.is_dir():
             raise OutputError(f"{folder}: exists and is not a folder")
-        if not (real / MARKER).is_file() and any(real.iterdir()):
-            raise OutputError(f"{folder}: holds files weightspace did not write (no {MARKER} marker); "
-                              "choose an empty or new output folder")
+        if not is_ours(real) and any(real.iterdir()):
+            raise OutputError(f"{folder}: holds files weightspace did not write (no {MARKER} marker); choose an "
+                              f"empty or new output folder, or if weightspace did write it: touch {folder / MARKER}")
     else:
         check_parent(folder)
         folder.mkdir(exist_ok=True)

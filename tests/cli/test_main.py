@@ -44,3 +44,17 @@ def test_debug_flag_and_env_show_the_traceback(boom, monkeypatch):
 def test_shell_completion_is_on(capsys):
     assert main_mod.main(["--help"]) == 0
     assert "--install-completion" in capsys.readouterr().out
+
+
+def test_library_log_lines_are_printed_once(capsys):
+    import logging
+
+    root = logging.getLogger()
+    extra = logging.StreamHandler()  # as a library calling logging.basicConfig() would add
+    root.addHandler(extra)
+    try:
+        main_mod.main(["--version"])
+        logging.getLogger("weightspace.progress").info("merge (ties): 1/1")
+    finally:
+        root.removeHandler(extra)
+    assert capsys.readouterr().err.count("merge (ties): 1/1") == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
 from rich.console import Console
 
 from weightspace.errors import ConfigError
@@ -20,16 +23,27 @@ console = _console()
 err_console = _console(stderr=True)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is now (not the stream at set-up time)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def configure_logging() -> None:
     """Library log records (progress lines when stderr is not a terminal, warnings) go to stderr."""
-    import logging
-
     root = logging.getLogger("weightspace")
-    if not root.handlers:
-        handler = logging.StreamHandler()
+    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
+        root.propagate = False  # a root handler set up by another library would print every line twice
 
 
 def parse_assignments(items: list[str] | None, option: str = "--set") -> dict:
