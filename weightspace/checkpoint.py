@@ -221,10 +221,7 @@ class Checkpoint:
     def sha256(self) -> str:
         """The weights' identity: the weights file's sha256, combined with the head file's when there is one."""
         if self._sha is None:
-            sha = sha256_file(self.weights)
-            if self.head is not None:
-                sha = hashlib.sha256(f"{sha}+{sha256_file(self.head)}".encode()).hexdigest()
-            self._sha = sha
+            self._sha = combined_sha256(sha256_file(self.weights), self.head)
         return self._sha
 
     def source(self) -> TensorSource:
@@ -245,6 +242,13 @@ class Checkpoint:
     def state_dict(self) -> dict[str, "torch.Tensor"]:
         src = self.source()
         return {k: src.read(k) for k in src.keys()}
+
+
+def combined_sha256(weights_sha: str, head: Path | None) -> str:
+    """A checkpoint's identity from its weights file's sha256 and, when it has one, its head file's."""
+    if head is None:
+        return weights_sha
+    return hashlib.sha256(f"{weights_sha}+{sha256_file(head)}".encode()).hexdigest()
 
 
 def _read_json(path: Path) -> dict:

@@ -26,7 +26,7 @@ def clip_like_state(seed: int, *, dtype=torch.float32, int_value: int = 7) -> di
         "token_embedding.weight": r(10, 6),
         "text_projection": r(6, 4),
         "logit_scale": r(),
-        "temporal.step": torch.tensor([int_value, 1, 2], dtype=torch.int64),  # an integer buffer ("extra")
+        "prompt_learner.step": torch.tensor([int_value, 1, 2], dtype=torch.int64),  # an integer buffer ("extra")
     }
 
 

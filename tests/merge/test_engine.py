@@ -24,8 +24,8 @@ def test_task_arith_matches_the_formula_and_copies_integers(family):
     got = _sd(out)
     for k, b in _f(sds["base"]).items():
         assert torch.allclose(got[k], b + 0.5 * ((sds["a"][k] - b) + (sds["b"][k] - b)), atol=1e-6), k
-    assert torch.equal(got["temporal.step"], sds["base"]["temporal.step"])
-    assert got["temporal.step"].dtype == torch.int64
+    assert torch.equal(got["prompt_learner.step"], sds["base"]["prompt_learner.step"])
+    assert got["prompt_learner.step"].dtype == torch.int64
 
 
 def test_output_is_a_loadable_checkpoint_with_manifest_and_provenance(family):
@@ -115,7 +115,7 @@ def test_dtype_option_and_mixed_dtypes(family, tmp_path):
         merge("average", [d / "a", tmp_path / "half"], out=d / "mixed")
     out = merge("average", [d / "a", tmp_path / "half"], out=d / "mixed", dtype="bfloat16")
     got = _sd(out)
-    assert got["visual.proj"].dtype == torch.bfloat16 and got["temporal.step"].dtype == torch.int64
+    assert got["visual.proj"].dtype == torch.bfloat16 and got["prompt_learner.step"].dtype == torch.int64
     expect = (sds["a"]["visual.proj"] + half["visual.proj"].float()) / 2
     assert torch.allclose(got["visual.proj"].float(), expect, atol=2e-2)
 
@@ -134,10 +134,10 @@ def test_bare_safetensors_and_legacy_inputs(family, tmp_path):
 
 def test_differing_integer_tensors_are_an_error_and_leave_nothing(family):
     d, sds = family
-    sd = dict(sds["b"], **{"temporal.step": torch.tensor([9, 9, 9])})
+    sd = dict(sds["b"], **{"prompt_learner.step": torch.tensor([9, 9, 9])})
     (d / "src").mkdir()
     make_bare(d / "src" / "odd.safetensors", sd)
-    with pytest.raises(CheckpointError, match="odd.safetensors: integer tensor 'temporal.step' differs"):
+    with pytest.raises(CheckpointError, match="odd.safetensors: integer tensor 'prompt_learner.step' differs"):
         merge("average", [d / "a", d / "src" / "odd.safetensors"], out=d / "bad")
     assert sorted(p.name for p in d.iterdir()) == ["a", "b", "base", "c", "src"]  # no output, no temp folder
 

@@ -212,6 +212,30 @@ def test_average_merge_of_two_mote_checkpoints_merges_the_head(make_clip, tiny_c
         torch.testing.assert_close(got[k], (sa[k] + sb[k]) / 2)
 
 
+def test_merged_mote_checkpoint_keeps_the_open_clip_file_and_its_identity(make_clip, tiny_cfg, tmp_path):
+    import json
+
+    import open_clip
+
+    from weightspace.checkpoint import MANIFEST_NAME
+    from weightspace.merge import merge
+
+    ft = _mote(make_clip, tiny_cfg, seed=1)
+    _perturb(ft, seed=3)
+    clip = VideoCLIP(make_clip(0), model_cfg=tiny_cfg, templates="single").save(tmp_path / "clip")
+    # MoTE's zero-shot patching: visual tower 0.99·θ_ft + 0.01·θ_CLIP, head kept from the fine-tuned model
+    out = merge("wise-ft", [str(ft.save(tmp_path / "ft").folder)], base=str(clip.folder), out=tmp_path / "patched",
+                params={"alpha": 0.99}, include=["visual"], missing_in_base="keep:1")
+    assert (out / HEAD_NAME).is_file()
+    oc = open_clip.create_model(f"local-dir:{out}")  # strict: no temporal.* key in open_clip's file
+    assert set(oc.state_dict()) == set(ft.clip_state_dict())
+    patched = VideoCLIP.from_checkpoint(out)
+    for k, v in ft.head_state_dict().items():
+        assert torch.equal(patched.head_state_dict()[k], v)
+    manifest = json.loads((out / MANIFEST_NAME).read_text())
+    assert json.dumps(manifest).count(open_checkpoint(out).sha256()) >= 1  # the manifest names the output's identity
+
+
 def test_mote_recipes_carry_the_published_settings():
     from pathlib import Path
 
@@ -232,3 +256,18 @@ def test_mote_recipes_carry_the_published_settings():
     suite = load_suite(recipes / "mote" / "zero_shot_suite.yaml").validate(check_files=False)
     assert [b.name for b in suite.benchmarks] == ["ucf101", "hmdb51", "k600"]
     assert suite.model.tfm and suite.model.aggregate == "softmax-mean" and suite.model.temporal_views == 3
+
+
+def test_a_pushed_mote_checkpoint_carries_its_head_and_verifies(make_clip, tiny_cfg, tmp_path):
+    from weightspace.hub.pull import verify
+    from weightspace.hub.push import push
+
+    model = _mote(make_clip, tiny_cfg)
+    _perturb(model)
+    ckpt = model.save(tmp_path / "m")
+    staged = tmp_path / "staged"
+    push(ckpt.folder, "org/mote", dry_run_dir=staged, license="mit")
+    assert (staged / HEAD_NAME).read_bytes() == ckpt.head.read_bytes()
+    assert verify(staged, label="org/mote") == ckpt.sha256()  # weights + head: the identity a pull checks
+    pulled = VideoCLIP.from_checkpoint(staged).head_state_dict()
+    assert all(torch.equal(pulled[k], v) for k, v in model.head_state_dict().items())

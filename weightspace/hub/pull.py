@@ -14,8 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
-from weightspace.checkpoint import (CONFIG_NAME, LEGACY_WEIGHTS_NAME, MANIFEST_NAME, META_NAME, WEIGHTS_NAME,
-                                    sha256_file)
+from weightspace.checkpoint import (CONFIG_NAME, HEAD_NAME, LEGACY_WEIGHTS_NAME, MANIFEST_NAME, META_NAME,
+                                    WEIGHTS_NAME, combined_sha256, sha256_file)
 from weightspace.atomic import atomic_dir
 from weightspace.errors import CheckpointError, WeightspaceError
 from weightspace.hub import EVAL_RESULTS_NAME, README_NAME, WEIGHTS_SHA_KEY
@@ -23,7 +23,7 @@ from weightspace.hub.client import endpoint, hub_errors
 from weightspace.hub.refs import parse_hub_ref
 
 # Only what a checkpoint needs: repos made by open_clip also hold .bin weights and tokenizer files.
-REPO_FILES = [CONFIG_NAME, WEIGHTS_NAME, META_NAME, MANIFEST_NAME, EVAL_RESULTS_NAME, README_NAME]
+REPO_FILES = [CONFIG_NAME, WEIGHTS_NAME, HEAD_NAME, META_NAME, MANIFEST_NAME, EVAL_RESULTS_NAME, README_NAME]
 
 
 def download(ref: str, *, token: str | None = None, cache_dir: str | os.PathLike | None = None) -> Path:
@@ -66,7 +66,9 @@ def verify(folder: Path, *, label: str) -> str | None:
     if not expected:
         return None
     weights = folder / WEIGHTS_NAME
-    actual = sha256_file(weights if weights.is_file() else folder / LEGACY_WEIGHTS_NAME)
+    head = folder / HEAD_NAME
+    actual = combined_sha256(sha256_file(weights if weights.is_file() else folder / LEGACY_WEIGHTS_NAME),
+                             head if head.is_file() else None)  # a checkpoint's identity, as Checkpoint.sha256
     for where, sha in expected.items():
         if sha.lower() != actual:
             raise CheckpointError(

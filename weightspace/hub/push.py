@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Iterator
 from weightspace import __version__
 from weightspace.atomic import atomic_dir
 from weightspace.checkpoint import (
-    CONFIG_NAME, MANIFEST_NAME, META_NAME, WEIGHTS_NAME, Checkpoint, make_meta, open_checkpoint, sha256_file,
+    CONFIG_NAME, HEAD_NAME, MANIFEST_NAME, META_NAME, WEIGHTS_NAME, Checkpoint, make_meta, open_checkpoint, sha256_file,
 )
 from weightspace.errors import CheckpointError, ConfigError, OutputError, WeightspaceError
 from weightspace.hub import EVAL_RESULTS_NAME, README_NAME, WEIGHTS_SHA_KEY
@@ -163,7 +163,8 @@ def staged(
         manifest = public(manifest)
         files = [
             StagedFile.from_bytes(CONFIG_NAME, _json_bytes(config)),
-            StagedFile.from_file(WEIGHTS_NAME, weights, sha),
+            StagedFile.from_file(WEIGHTS_NAME, weights, None if ckpt.head else sha),  # with a head, sha names both
+            *([StagedFile.from_file(HEAD_NAME, ckpt.head)] if ckpt.head else []),
             StagedFile.from_bytes(META_NAME, _json_bytes(meta)),
         ]
         if manifest:

@@ -37,15 +37,15 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from weightspace.atomic import atomic_dir, check_replaceable
 from weightspace.checkpoint import (
-    MANIFEST_NAME, WEIGHTS_NAME, Checkpoint, SafetensorsSource, TensorSource, make_meta, open_checkpoint,
-    write_checkpoint_meta,
+    HEAD_NAME, MANIFEST_NAME, WEIGHTS_NAME, Checkpoint, SafetensorsSource, TensorSource, combined_sha256, make_meta,
+    open_checkpoint, write_checkpoint_meta, write_weights,
 )
 from weightspace.errors import CheckpointError, ConfigError
 from weightspace.merge.filters import KeyFilter
 from weightspace.merge.hashing import AsyncDigest, FileHasher, HashCache, HashWorker, file_stamp
 from weightspace.merge.manifest import build_manifest
 from weightspace.merge.registry import InputsInfo, KeyJob, get_method
-from weightspace.safetensors_io import map_tensor, torch_dtype, write_streaming
+from weightspace.safetensors_io import map_tensor, torch_dtype
 
 if TYPE_CHECKING:
     import torch
@@ -242,14 +242,12 @@ def plan_keys(ref: MergeInput, others: list[MergeInput], filt: KeyFilter, dtype:
         else:
             plan.append(KeyPlan(key, "copy-checked", info.dtype, info.shape))
     for key in extra:
-        if not filt(key):
-            continue  # excluded: the output has the base's keys
         rule, src = missing_in_base
-        if rule == "error":
+        if rule == "error" and filt(key):
             raise CheckpointError(
                 f"{ref.label}: key {key!r} of the inputs is not in the base (--exclude it, or "
                 "--missing-in-base keep:N to take input N's tensor, or drop)")
-        if rule == "keep":
+        if rule == "keep":  # a named rule holds whatever the filters say: the base has nothing to copy
             info = others[src].source.info(key)
             plan.append(KeyPlan(key, "keep", dtype if (dtype and info.is_float) else info.dtype, info.shape, src))
     if not any(p.action == "merge" for p in plan):
@@ -263,9 +261,10 @@ def _open(ref: str | os.PathLike, role: str, hashers: dict[Path, FileHasher], wo
     source = ckpt.source()
     path = ckpt.weights.resolve()
     stamp = file_stamp(path)
-    ckpt._sha = cache.get(path, stamp)
+    ckpt._sha = cache.get(path, stamp) if ckpt.head is None else None
     hasher = None
-    if ckpt._sha is None and not ckpt.is_legacy:  # legacy pickles are hashed from the file (read whole anyway)
+    # legacy pickles and checkpoints with a head file are hashed from their files (the reads span two files)
+    if ckpt._sha is None and not ckpt.is_legacy and ckpt.head is None:
         hasher = hashers.setdefault(path, FileHasher(path, worker))  # duplicates share one hash
     return MergeInput(ckpt, source, role, hasher, stamp)
 
@@ -385,7 +384,7 @@ def merge(
             try:
                 with atomic_dir(out, overwrite=overwrite) as tmp:
                     specs = [(kp.key, kp.dtype, kp.shape) for kp in plan]
-                    write_streaming(tmp / WEIGHTS_NAME, specs, tensors(), metadata={"format": "pt"}, digest=digest)
+                    write_weights(tmp, specs, tensors(), digest=digest)  # temporal.* keys -> the head file
                     parents = [{"ref": m.label, "sha256": m.sha256(), "role": m.role} for m in everyone]
                     base_ref = {"ref": base_in.label, "sha256": base_in.sha256()} if base_in else \
                         ins[0].ckpt.meta.get("base_model")
@@ -393,7 +392,8 @@ def merge(
                                   **filt.as_dict()}
                     if any(kp.action == "keep" for kp in plan):
                         provenance["missing_in_base"] = missing_in_base
-                    out_sha = digest.hexdigest()
+                    head = tmp / HEAD_NAME
+                    out_sha = combined_sha256(digest.hexdigest(), head if head.is_file() else None)
                     manifest = build_manifest(spec, resolved, base_in, ins, filt, dtype, plan, out_sha, state)
                     write_checkpoint_meta(
                         tmp, model_cfg=donor.model_cfg, preprocess_cfg=donor.preprocess_cfg,
@@ -403,8 +403,10 @@ def merge(
             except FileExistsError:
                 raise ConfigError(f"{out}: already exists (use --overwrite to replace it)") from None
         for m in everyone:
-            cache.put(m.ckpt.weights.resolve(), m.stamp, m.sha256())
-        cache.put(out / WEIGHTS_NAME, file_stamp(out / WEIGHTS_NAME), out_sha)  # a later merge of it hashes nothing
+            if m.ckpt.head is None:
+                cache.put(m.ckpt.weights.resolve(), m.stamp, m.sha256())
+        if not (out / HEAD_NAME).is_file():
+            cache.put(out / WEIGHTS_NAME, file_stamp(out / WEIGHTS_NAME), out_sha)  # a later merge of it hashes nothing
         cache.save()
     finally:
         worker.close()
