@@ -35,10 +35,15 @@ logger = logging.getLogger(__name__)
 
 # training runs: name -> (recipe in recipes/demo, world it trains on)
 RUNS = {"plain": ("plain.yaml", "source_a"), "accumulate": ("accumulate.yaml", "source_a"), "meta": ("meta.yaml", "source_a"),
-        "source_b": ("source_b.yaml", "source_b"), "source_c": ("source_c.yaml", "source_c")}
+        "source_b": ("source_b.yaml", "source_b"), "source_c": ("source_c.yaml", "source_c"), "mote": ("mote.yaml", "source_a")}
 SOURCE_RUNS = ("plain", "source_b", "source_c")  # one model per source world (plain is source_a's)
 # merges across the source models besides the λ sweep: name -> (method, params, description); add a method here
-SOURCE_MERGES = {"ties": ("ties", {"density": 0.2}, "TIES over {n} sources, density 0.2")}
+SOURCE_MERGES = {
+    "ties": ("ties", {"density": 0.2}, "TIES over {n} sources, density 0.2"),
+    "iso_c": ("iso-c", {"scale": 1.0}, "Iso-C over {n} sources, scale 1.0"),
+    "tsv_m": ("tsv-m", {"alpha": 1.0, "svd_exclude": ["text_projection"]},
+              "TSV-M over {n} sources, alpha 1.0 (text_projection averaged)"),
+}
 LAMBDAS = tuple(round(0.1 * i, 1) for i in range(1, 11))  # task-arithmetic sweep 0.1..1.0
 WISE_FT_ALPHA = 0.5  # Open-VCLIP's test-time patching ratio for B/16 (seed_methods §2.3)
 RHO = 0.5  # prediction-ensemble weight on frozen CLIP logits
@@ -181,7 +186,8 @@ def _models_of_seed(seed: int, worlds, clip: Path, out: Path, evaluator, selecto
     sources = [n for n in SOURCE_RUNS if n in runs]
     refs = {n: str(runs[n].snapshots[-1]) for n in runs}
     names = {"plain": "plain fine-tuning, last epoch", "accumulate": "plain + gradient accumulation (2 batches), last epoch",
-             "meta": "Open-MeDe meta, last epoch", "source_b": "plain on source_b", "source_c": "plain on source_c"}
+             "meta": "Open-MeDe meta, last epoch", "source_b": "plain on source_b", "source_c": "plain on source_c",
+             "mote": "MoTE (4 temporal experts + WMR), last epoch, experts merged uniformly"}
     merges = out / "merges" / f"seed-{seed}"
     t0 = time.perf_counter()
     for run in ("plain", "accumulate", "meta"):
@@ -206,6 +212,12 @@ def _models_of_seed(seed: int, worlds, clip: Path, out: Path, evaluator, selecto
     scored = {k: evaluator.evaluate(v, label=f"{k}/seed-{seed}") for k, v in refs.items()}
     scored["meta_gwa_ens"] = evaluator.evaluate(refs["meta_gwa"], rho=RHO, clip_base=str(clip), label=f"meta_gwa/seed-{seed}")
     names["meta_gwa_ens"] = f"meta GWA + CLIP prediction ensemble, rho={RHO}"
+    if "mote" in refs:
+        from weightspace.eval.evaluator import Evaluator
+
+        tfm = Evaluator(evaluator.suite.with_tfm(), store=evaluator.store, progress=progress)
+        scored["mote_tfm"] = tfm.evaluate(refs["mote"], label=f"mote_tfm/seed-{seed}")
+        names["mote_tfm"] = "MoTE + temporal feature modulation"
     logger.info("scoring (seed %d) done in %.0f s", seed, time.perf_counter() - t0)
     return runs, refs, names, scored, sweep
 
