@@ -7,7 +7,7 @@ import pytest
 from weightspace.demo import run_demo
 
 MODELS = {"clip", "plain", "accumulate", "meta", "source_b", "plain_gwa", "accumulate_gwa", "meta_gwa", "meta_gwa_wiseft",
-          "task_arith", "ties", "meta_gwa_ens"}
+          "task_arith", "ties", "iso_c", "tsv_m", "meta_gwa_ens", "mote", "mote_tfm"}
 BENCHMARKS = {"b2n", "target", "ooc_neutral", "ooc_swapped", "sources", "decorrelated"}
 
 
@@ -51,12 +51,12 @@ def test_demo_writes_report_plots_and_hub_folder(demo):
     rows = json.loads((res.report.parent / "leaderboard.json").read_text())[0]["rows"]
     assert {r["name"] for r in rows} == MODELS and all("score_std" in r for r in rows)  # one row per model, over seeds
     log = (res.out / "demo.log").read_text()
-    assert "train plain (seed 0): done" in log and "train meta (seed 0): done" in log
+    assert "train plain (seed 0): done" in log and "train meta (seed 0): done" in log and "train mote (seed 0): done" in log
     card = (res.hub_dry_run / "README.md").read_text()
     assert "model-index" in card and "library_name: open_clip" in card
     assert (res.hub_dry_run / "open_clip_model.safetensors").is_file()
     manifest = json.loads((res.hub_dry_run / "merge_manifest.json").read_text())
-    assert manifest["method"] in {"gwa", "wise-ft", "task-arith", "ties"}
+    assert manifest["method"] in {"gwa", "wise-ft", "task-arith", "ties", "iso-c", "tsv-m"}
 
 
 def test_demo_rerun_skips_finished_steps(demo):
