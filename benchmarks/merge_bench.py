@@ -32,7 +32,7 @@ FIRST_MAX, REPEATED_MAX, RSS_MAX_GB, RSS_GROWTH_MAX, SVD_WALL_MAX, SVD_RSS_MAX =
 
 
 def vit_b16_shapes() -> dict[str, tuple[int, ...]]:
-    """open_clip ViT-B-16 state-dict shapes (shared/reference/ecosystem.md §1.4): 302 keys, 149,620,737 params."""
+    """open_clip ViT-B-16 state-dict shapes (``open_clip.create_model("ViT-B-16")``): 302 keys, 149,620,737 params."""
     shapes: dict[str, tuple[int, ...]] = {
         "positional_embedding": (77, 512), "text_projection": (512, 512), "logit_scale": (),
         "visual.class_embedding": (768,), "visual.positional_embedding": (197, 768), "visual.proj": (768, 512),

@@ -45,7 +45,7 @@ SOURCE_MERGES = {
               "TSV-M over {n} sources, alpha 1.0 (text_projection averaged)"),
 }
 LAMBDAS = tuple(round(0.1 * i, 1) for i in range(1, 11))  # task-arithmetic sweep 0.1..1.0
-WISE_FT_ALPHA = 0.5  # Open-VCLIP's test-time patching ratio for B/16 (seed_methods §2.3)
+WISE_FT_ALPHA = 0.5  # Open-VCLIP's test-time patching ratio for B/16 (Open-VCLIP script/testing/temporal_test_b16)
 RHO = 0.5  # prediction-ensemble weight on frozen CLIP logits
 QUICK_TRAIN = {"epochs": 2, "batch_size": 4, "data.num_frames": 4, "state_every": 2,
                "gwa.mu": 1.5, "gwa.sigma": 1.0}

@@ -1,6 +1,6 @@
 """Combining logits: prediction-space ensembling with frozen CLIP, then aggregation over views.
 
-Order matters (seed_methods §1.4, Open-VCLIP ``MODEL.ENSEMBLE_PRED``): the mix
+Order matters (Open-VCLIP ``MODEL.ENSEMBLE_PRED``, ``ENSEMBLE_RAWMODEL_RATIO``): the mix
 ``ρ·z_CLIP + (1−ρ)·z_video`` is taken per view in logit space, *then* views are summed
 (SlowFast ``TestMeter`` with ``ENSEMBLE_METHOD sum``).
 """

@@ -44,7 +44,7 @@ def _base_to_novel_splits(cfg: dict, where: str) -> list[tuple[str, dict]]:
 
 
 def _base_to_novel_summary(top1: dict[str, float]) -> list[tuple[str, str, float]]:
-    # HM of base and novel top-1 (ViFi-CLIP base-to-novel, seed_methods §3.4)
+    # HM of base and novel top-1 (ViFi-CLIP, CVPR 2023, base-to-novel protocol)
     return [(SUMMARY, "hm", harmonic_mean(top1["base"], top1["novel"]))]
 
 

@@ -1,6 +1,6 @@
 """Reading ``eval_results.json`` (written by the evaluator) for the model card and the upload.
 
-Schema (CONVENTIONS.md, written by ``weightspace.eval.results``): ``{"checkpoint": {"ref", "sha256"}, "suite":
+Schema (the one ``weightspace.eval.results`` writes): ``{"checkpoint": {"ref", "sha256"}, "suite":
 str, "variant": str, "results": [{"protocol", "benchmark", "split", "metric", "value"}], ...}`` with ``metric``
 in top1/top5/hm and ``value`` a fraction; a file holds one such document or a list of them. Only documents
 for the pushed weights themselves are published: not other checkpoints', and not prediction-space ensemble

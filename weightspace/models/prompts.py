@@ -5,7 +5,7 @@
 - ``single``: "a video of a person {}." (X-CLIP's single prompt, Text4Vis; reads naturally for action
   phrases such as "move left" and is the usual single-prompt choice for video);
 - ``kinetics``: OpenAI CLIP's 28 Kinetics templates (4 prefixes x 7 phrasings), reused unchanged by
-  Open-VCLIP and FROSTER (seed_methods.md §1.1, ecosystem.md §5.5);
+  Open-VCLIP and FROSTER (openai/CLIP data/prompts.md, Kinetics700);
 - ``photo``: ViFi-CLIP's "a photo of a {}.";
 - ``bare``: the class name alone (the zero-shot-CLIP baseline in ViFi-CLIP).
 """

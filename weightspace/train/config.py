@@ -68,7 +68,7 @@ class OptimConfig:
     final_lr: float | None = None  # cosine end; None -> lr / 100 (Open-VCLIP: 3.33e-6 -> 3.33e-8)
     warmup_start_lr: float | None = None  # None -> final_lr
     warmup_epochs: float = 1.0
-    weight_decay: float = 0.01  # not applied to 1-D parameters (Open-VCLIP, seed_methods §2.4)
+    weight_decay: float = 0.01  # not applied to 1-D parameters (Open-VCLIP script/training/temporal_b16)
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     eps: float = 1e-8
     grad_clip: float | None = 1.0  # global L2 norm; None disables
@@ -86,7 +86,7 @@ class NamedSpec:
 @dataclass
 class GWAConfig:
     enabled: bool = True
-    mu: float = 15.0  # Open-MeDe author's tool (seed_methods §5.2)
+    mu: float = 15.0  # Open-MeDe author's weight_average_tool.py 'gwa' (Mia-YatingYu/MTP)
     sigma: float = 10.0
     include_base: bool = False  # also weight the initial weights as epoch 0 (the "gwa_0_22" reading)
     first_epoch: int = 1  # average epochs first_epoch..epochs (the author's tool: 2..22)

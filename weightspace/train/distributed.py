@@ -2,7 +2,8 @@
 
 - ``dist_context()``: uses an already initialised process group (tests, notebooks), else initialises
   one from torchrun's environment (``RANK``/``WORLD_SIZE``/``MASTER_*``) with gloo on CPU and nccl on
-  CUDA, else runs single-process. A timeout makes a hung collective fail fast (ecosystem.md §6).
+  CUDA, else runs single-process. A timeout makes a hung collective fail fast (PyTorch docs:
+  ``init_process_group`` ``timeout``).
 - Only rank 0 writes files; ``barrier()`` orders writes and reads around it.
 - ``torchrun_command``: how ``weightspace train --nproc N`` relaunches itself under
   ``python -m torch.distributed.run --standalone`` (equivalent to

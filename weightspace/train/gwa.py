@@ -1,6 +1,6 @@
 """Online Gaussian Weight Average over epoch snapshots (Open-MeDe, ICCV'25, Eq. 13 running form).
 
-    θ_GWA ← (Σ_{i<t} w_i / Σ_{i≤t} w_i)·θ_GWA + (w_t / Σ_{i≤t} w_i)·θ_t      (seed_methods §5.2)
+    θ_GWA ← (Σ_{i<t} w_i / Σ_{i≤t} w_i)·θ_GWA + (w_t / Σ_{i≤t} w_i)·θ_t
 
 The weights w_t come from ``weightspace.merge``'s ``gaussian_weights`` over the same epoch ids the
 offline ``weightspace merge --method gwa`` uses, so the online result equals the offline merge over

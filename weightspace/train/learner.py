@@ -2,8 +2,9 @@
 
 ``TrainModule`` holds the ``VideoCLIP`` plus the regularisers' trainable heads (e.g. FROSTER's
 residual projectors), so that one ``forward`` (through DDP when distributed) touches every trainable
-parameter and gradients are all-reduced (ecosystem.md §6, pitfall 1). ``Learner`` binds it to the
-class vocabulary, the device, AMP and the regularisers.
+parameter and gradients are all-reduced (PyTorch DDP docs: gradients sync only through the wrapper's
+``forward``, not ``ddp.module`` methods). ``Learner`` binds it to the class vocabulary, the device, AMP
+and the regularisers.
 """
 
 from __future__ import annotations

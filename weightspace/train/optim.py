@@ -1,8 +1,8 @@
 """AdamW with Open-VCLIP's parameter groups, the per-step learning-rate schedule, clipping, virtual steps.
 
 Weight decay is not applied to 1-D parameters (biases, norms, logit_scale, embeddings' class token)
-as in Open-VCLIP's recipe (seed_methods §2.4). A temporal head (MoTE) may have its own peak
-learning rate (``optim.head_lr``): its groups carry ``lr_scale`` = head_lr / lr, and the schedule scales
+as in Open-VCLIP's B/16 recipe (wengzejia1/Open-VCLIP ``script/training/temporal_b16``). A temporal
+head (MoTE) may have its own peak learning rate (``optim.head_lr``): its groups carry ``lr_scale`` = head_lr / lr, and the schedule scales
 every group alike (MoTE: head 5e-5, CLIP tower 5e-5 × 0.07). The schedule is a pure function of the optimiser step:
 linear warm-up from ``warmup_start_lr`` to ``lr``, then half-cosine down to ``final_lr`` (SlowFast's
 cosine-with-warm-up). Being a function of the step, resuming needs only the step count.

@@ -16,7 +16,7 @@ def test_gaussian_weights_hand_computed():
 
 
 def test_author_defaults_match_the_documented_profile():
-    # seed_methods.md §5.2: over ids 0..22 with mu=15, sigma=10: 0.018 at id 0, 0.056 at the peak, 0.044 at 22
+    # N(t; mu=15, sigma=10) normalised over ids 0..22 (Mia-YatingYu/MTP weight_average_tool.py 'gwa'): 0.018 at id 0, 0.056 at the peak, 0.044 at 22
     w = gaussian_weights(list(range(23)))
     assert sum(w) == pytest.approx(1.0)
     assert w[0] == pytest.approx(0.018, abs=1e-3)

@@ -1,6 +1,7 @@
 """``ties``: TIES-merging — trim, elect sign, disjoint merge.
 
-Conventions (explicit options, see ``shared/reference/merging_toolkits.md`` §2.4):
+Conventions (explicit options, compared with FusionBench
+``fusion_bench/method/ties_merging/ties_merging_utils.py`` and mergekit's ``ties``):
 - ``density`` (fraction of each task vector kept, by magnitude; default 0.2 = the paper's top-20%);
 - ``scope``: ``model`` = top-k over the whole flattened model per task (the paper, FusionBench) or
   ``tensor`` = per tensor (mergekit). ``model`` costs two extra streaming passes over all inputs

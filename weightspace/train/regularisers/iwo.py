@@ -1,8 +1,8 @@
 """``iwo``: Open-VCLIP's Interpolated Weight Optimization, the training-time part (ICML'23).
 
-Each step (seed_methods §2.1): λ ~ U(low, high), θ_mix = λ·θ_init + (1−λ)·θ, and the gradient of
-``weight``·CE at θ_mix is added to the normal gradient as is (no (1−λ) chain factor), as in
-Open-VCLIP's ``train_epoch``. θ_init is the initial model (raw CLIP in the paper). Holds two copies
+Each step: λ ~ U(low, high), θ_mix = λ·θ_init + (1−λ)·θ, and the gradient of ``weight``·CE at θ_mix
+is added to the normal gradient as is (no (1−λ) chain factor), as in Open-VCLIP's ``train_epoch``
+(wengzejia1/Open-VCLIP ``tools/train_net.py``, ``TRAIN.LINEAR_CONNECT_*``). θ_init is the initial model (raw CLIP in the paper). Holds two copies
 of the trainable parameters: the anchor and a restore buffer. The SWA half of IWO is the offline
 ``weightspace merge --method average`` over snapshots.
 """
@@ -20,7 +20,7 @@ from weightspace.train.regularisers.base import REGULARISERS, Regulariser
 @REGULARISERS.register
 class IWO(Regulariser):
     name = "iwo"
-    reference = "Open-VCLIP IWO: λ~U(0,0.6), g += ∇[0.5·CE(θ_mix)], θ_mix=λθ_CLIP+(1−λ)θ (ICML'23; seed_methods §2.1)"
+    reference = "Open-VCLIP IWO: λ~U(0,0.6), g += ∇[0.5·CE(θ_mix)], θ_mix=λθ_CLIP+(1−λ)θ (ICML'23; wengzejia1/Open-VCLIP tools/train_net.py)"
 
     class Params(Options):
         low: float = opt(0.0, ge=0, le=1, help="lower end of λ's range (LINEAR_CONNECT_SAMPLE_L)")

@@ -3,7 +3,7 @@
 A frozen copy of the initial CLIP (per-frame, no temporal module) is the teacher. Two residual
 projectors (Linear→GELU→Linear, no bias, d→d; first layer Kaiming-normal, last zero, so each starts
 as the identity branch) map the student's features: f̃_v = f_v + α·P_v(f_v) per frame, f̃_t = W_t +
-α·P_t(W_t) on the class matrix. Loss added to CE (seed_methods §3.1):
+α·P_t(W_t) on the class matrix. Loss added to CE (Visual-AI/FROSTER tools/train_net.py):
 
     β·[(1 − cos(f̃_v, f_v^CLIP)) + (1 − cos(f̃_t, W_t^CLIP))],  β = 2, α = 0.1
 
@@ -55,7 +55,7 @@ class ResidualProjectors(nn.Module):
 @REGULARISERS.register
 class RFD(Regulariser):
     name = "rfd"
-    reference = "FROSTER residual feature distillation, CE + β[(1−cos(f̃_v,f_v^CLIP)) + (1−cos(f̃_t,W^CLIP))] (ICLR'24; seed_methods §3.1)"
+    reference = "FROSTER residual feature distillation, CE + β[(1−cos(f̃_v,f_v^CLIP)) + (1−cos(f̃_t,W^CLIP))] (ICLR'24; Visual-AI/FROSTER)"
 
     class Params(Options):
         beta: float = opt(2.0, ge=0, help="distillation weight (MODEL.DISTILLATION_RATIO)")

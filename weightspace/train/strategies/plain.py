@@ -8,7 +8,7 @@ from weightspace.train.strategies.base import STRATEGIES, Strategy
 @STRATEGIES.register
 class Plain(Strategy):
     name = "plain"
-    reference = "Open-VCLIP/ViFi-CLIP fine-tuning: CE over exp(s)·f·Wᵀ (seed_methods §1.1)"
+    reference = "Open-VCLIP/ViFi-CLIP fine-tuning: CE over exp(s)·f·Wᵀ (Open-VCLIP slowfast/models/temporalclip_video_model.py)"
 
     def compute_gradients(self, learner, batches, lr):
         (batch,) = batches
