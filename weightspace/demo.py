@@ -185,7 +185,7 @@ def _models_of_seed(seed: int, worlds, clip: Path, out: Path, evaluator, selecto
     runs = _train_all(worlds, clip, out, seed, quick, progress)
     sources = [n for n in SOURCE_RUNS if n in runs]
     refs = {n: str(runs[n].snapshots[-1]) for n in runs}
-    names = {"plain": "plain fine-tuning, last epoch", "accumulate": "plain + gradient accumulation (2 batches), last epoch",
+    names = {"plain": "plain fine-tuning, last epoch", "accumulate": "plain + gradient accumulation (meta's 4 sets, no virtual step), last epoch",
              "meta": "Open-MeDe meta, last epoch", "source_b": "plain on source_b", "source_c": "plain on source_c",
              "mote": "MoTE (4 temporal experts + WMR), last epoch, experts merged uniformly"}
     merges = out / "merges" / f"seed-{seed}"

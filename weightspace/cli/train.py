@@ -14,7 +14,7 @@ from weightspace.cli.common import console, parse_assignments
 
 
 def train(
-    recipe: Path = typer.Argument(..., help="Training recipe (YAML), e.g. recipes/demo/meta.yaml."),
+    recipe: Path = typer.Argument(..., help="Training recipe (YAML), e.g. weightspace/recipes/demo/meta.yaml."),
     set_: Optional[List[str]] = typer.Option(
         None, "--set", help="Override a recipe key, e.g. --set optim.lr=1e-5 --set strategy.delta=0.5 (repeatable)."
     ),

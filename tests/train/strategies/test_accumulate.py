@@ -22,7 +22,8 @@ def test_gradient_is_the_mean_over_batches_at_unchanged_weights():
 
 
 def test_batches_option_sets_samples_per_step():
-    assert _accumulate().batches_per_step == 2  # same samples per update as meta
+    assert _accumulate().batches_per_step == 2
+    assert _accumulate(batches=4).loader_batch_size(32) == 8  # meta with 2 tasks draws 4 sets of 8 from 32
     three = _accumulate(batches=3)
     assert three.batches_per_step == 3
     learner = QuadraticLearner([0.0])
@@ -33,6 +34,8 @@ def test_batches_option_sets_samples_per_step():
 def test_bad_batches_is_refused_naming_the_key():
     with pytest.raises(ConfigError, match="strategy.batches"):
         _accumulate(batches=0)
+    with pytest.raises(ConfigError, match="batch_size 30 does not split into 4 batches"):
+        _accumulate(batches=4).loader_batch_size(30)
 
 
 def test_trainer_draws_batches_per_step(tiny_clip, tmp_path):
@@ -46,4 +49,4 @@ def test_trainer_draws_batches_per_step(tiny_clip, tmp_path):
     res = train(cfg, dataset=TensorVideos(n=24))
     steps = [json.loads(x) for x in res.metrics.read_text().splitlines() if '"step"' in x]
     steps = [m for m in steps if m["kind"] == "step"]
-    assert len(steps) == 2 * 3  # 24 videos / (2 batches x 4) per step, 2 epochs
+    assert len(steps) == 2 * 6  # 24 videos / (2 batches x 2 = batch_size 4) per step, 2 epochs
