@@ -62,3 +62,13 @@ def test_bad_weights_and_non_finite_options_are_one_line_errors(given, needle):
 def test_yaml_style_numbers_are_accepted():
     p = get_method("task-arith").resolve_params({"lambda": "1e-4", "weights": ["5e-1", 1]}, InputsInfo(2, True))
     assert p["lambda"] == 1e-4 and p["weights"] == [0.5, 1.0]
+
+
+def test_weights_no_input_moved_stay_the_base_bit_for_bit():
+    import torch
+
+    from weightspace.merge.methods.task_arith import task_arithmetic
+
+    base = torch.randn(1000)
+    out = task_arithmetic(base, [base.clone(), base.clone(), base.clone()], lam=0.9, variant="mean")
+    assert torch.equal(out, base)  # a frozen tower: text-feature caches keyed on it keep hitting

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, Sequence
 
-from weightspace.merge.methods.average import weighted_sum
 from weightspace.merge.registry import KeyJob, MergeMethod, TaskWeights, register
 from weightspace.options import opt
 
@@ -21,16 +20,20 @@ def task_arithmetic(base: "torch.Tensor", inputs: Sequence["torch.Tensor"], lam:
                     variant: str = "sum", weights: Sequence[float] | None = None) -> "torch.Tensor":
     """θ₀ + λ·Σ wᵢτᵢ (``sum``) or θ₀ + λ·(1/N)·Σ wᵢτᵢ (``mean``), with τᵢ = θᵢ − θ₀ and wᵢ = 1 by default.
 
-    Computed as Σ cᵢ·θᵢ + (1 − Σ cᵢ)·θ₀ with cᵢ = λ'·wᵢ (λ' = λ or λ/N): N+1 passes over memory
-    instead of 2N+2. The float32 rounding error is about N·eps·|θ|, the order of rounding the result.
+    The task vectors are summed first, so where no input moved a weight (a frozen text tower) the result
+    is θ₀ bit for bit: caches keyed on those weights (text features) stay valid for every merge.
     """
     n = len(inputs)
     if n == 0:
         raise ValueError("task arithmetic needs at least one input")
     scale = lam / n if variant == "mean" else lam
     coeffs = [scale * w for w in (weights if weights is not None else [1.0] * n)]
+    total = None
+    for c, theta in zip(coeffs, inputs):
+        tau = theta.sub(base)
+        total = tau.mul_(c) if total is None else total.add_(tau, alpha=c)
     # Ilharco et al. 2023, "Editing models with task arithmetic", Eq. 1: θ_new = θ₀ + λ·Σ τᵢ
-    return weighted_sum(inputs, coeffs).add_(base, alpha=1.0 - sum(coeffs))
+    return total.add_(base)
 
 
 class Params(TaskWeights):
