@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	for b in merge train eval synth video_clip; do $(BIN)/python benchmarks/$${b}_bench.py || exit 1; done
+	for b in merge train mote eval synth video_clip; do $(BIN)/python benchmarks/$${b}_bench.py || exit 1; done
 
 # build the wheel, install it into a fresh virtualenv, run demo --quick, push --dry-run, eval --suite demo
 wheel-check: $(STAMP)
