@@ -209,7 +209,10 @@ def _models_of_seed(seed: int, worlds, clip: Path, out: Path, evaluator, selecto
     logger.info("merges (seed %d) done in %.0f s; task-arithmetic lambda = %g", seed, time.perf_counter() - t0,
                 sweep.best.value)
     t0 = time.perf_counter()
-    scored = {k: evaluator.evaluate(v, label=f"{k}/seed-{seed}") for k, v in refs.items()}
+    scored = {}
+    for k, v in refs.items():
+        scored[k] = evaluator.evaluate(v, label=f"{k}/seed-{seed}")
+        logger.info("scored %s (seed %d): suite mean %.1f%%", k, seed, 100 * scored[k].score())
     scored["meta_gwa_ens"] = evaluator.evaluate(refs["meta_gwa"], rho=RHO, clip_base=str(clip), label=f"meta_gwa/seed-{seed}")
     names["meta_gwa_ens"] = f"meta GWA + CLIP prediction ensemble, rho={RHO}"
     if "mote" in refs:

@@ -220,8 +220,7 @@ def plot_png(boards: list[Leaderboard], path: str | os.PathLike, top: int = 30) 
         for i, (v, e) in enumerate(zip(vals, errs)):
             ax.text(v + e, i, f" {v:.1f}" + (f" ± {e:.1f}" if b.seeds and rows[i].get("n", 1) > 1 else ""),
                     va="center", fontsize=7)
-        ax.set_xlabel("score (%): mean of " + ", ".join(
-            f"{bn}" for bn in b.benchmarks))
+        ax.set_xlabel(f"score (%): mean over {len(b.benchmarks)} benchmarks" + (" (± std over seeds)" if b.seeds else ""))
         ax.set_title(f"{b.suite}")
         ax.set_xlim(*_axis(vals, errs))
     fig.tight_layout()
