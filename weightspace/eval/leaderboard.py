@@ -207,11 +207,14 @@ def plot_png(boards: list[Leaderboard], path: str | os.PathLike, top: int = 30) 
     import matplotlib.pyplot as plt
 
     heights = [min(len(b.rows), top) for b in boards]
-    fig, axes = plt.subplots(len(boards), 1, figsize=(8, 1.2 + 0.32 * sum(heights) + 0.8 * len(boards)),
+    labelled = [[f"{r['name']} [{r['method']}]" + (f" {r['variant']}" if r["variant"] else "") for r in b.rows[:top]]
+                for b in boards]
+    widest = max((len(t) for labels in labelled for t in labels), default=0)
+    # bars get 5 inches whatever the labels take (about 0.055 inch a character at 8 pt)
+    fig, axes = plt.subplots(len(boards), 1, figsize=(5 + 0.055 * widest, 1.2 + 0.32 * sum(heights) + 0.8 * len(boards)),
                              dpi=110, squeeze=False)
-    for ax, b in zip(axes[:, 0], boards):
+    for ax, b, labels in zip(axes[:, 0], boards, labelled):
         rows = b.rows[:top]
-        labels = [f"{r['name']} [{r['method']}]" + (f" {r['variant']}" if r["variant"] else "") for r in rows]
         vals = [100 * r["score"] if r["score"] == r["score"] else 0.0 for r in rows]
         errs = [100 * r.get("score_std", 0.0) for r in rows]
         ax.barh(range(len(rows)), vals, xerr=errs if b.seeds else None, color="tab:blue", capsize=2)
@@ -225,7 +228,7 @@ def plot_png(boards: list[Leaderboard], path: str | os.PathLike, top: int = 30) 
         ax.set_xlim(*_axis(vals, errs))
     fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format="png", bbox_inches="tight")
     plt.close(fig)
 
 
