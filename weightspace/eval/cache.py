@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from weightspace.atomic import atomic_path
+from weightspace.cache_root import resolve_cache_root
 
 if TYPE_CHECKING:
     import torch
@@ -34,8 +35,7 @@ CACHE_VERSION = 1
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("WEIGHTSPACE_CACHE")
-    return (Path(root) if root else Path.home() / ".cache" / "weightspace") / "eval"
+    return resolve_cache_root() / "eval"
 
 
 def key_hash(key) -> str:

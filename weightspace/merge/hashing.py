@@ -25,6 +25,7 @@ import threading
 from pathlib import Path
 
 from weightspace.atomic import atomic_path
+from weightspace.cache_root import resolve_cache_root
 
 _CHUNK = 8 << 20
 _CACHE_ENTRIES = 10_000  # files remembered; the least recently stored are dropped first
@@ -127,8 +128,7 @@ def file_stamp(path: str | os.PathLike) -> list[int]:
 
 
 def default_hash_cache() -> Path:
-    root = os.environ.get("WEIGHTSPACE_CACHE")
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "weightspace") / "merge" / "hashes.json"
+    return resolve_cache_root() / "merge" / "hashes.json"
 
 
 class HashCache:

@@ -31,6 +31,7 @@ from typing import Iterator
 import numpy as np
 
 from weightspace.atomic import atomic_dir
+from weightspace.cache_root import resolve_cache_root
 from weightspace.data.synthetic import BUILTIN
 from weightspace.data.encode import write_video
 from weightspace.data.synthetic.motion import ACTIONS
@@ -296,14 +297,6 @@ class Worlds(Mapping):
 
     def __len__(self) -> int:
         return len(self.worlds)
-
-
-def resolve_cache_root(path: str | os.PathLike | None = None) -> Path:
-    """``path``, else ``$WEIGHTSPACE_CACHE``, else ``~/.cache/weightspace``."""
-    if path is not None:
-        return Path(path).expanduser()
-    env = os.environ.get("WEIGHTSPACE_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "weightspace"
 
 
 @contextlib.contextmanager
