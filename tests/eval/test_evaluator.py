@@ -175,3 +175,20 @@ def test_eval_results_json_is_what_the_hub_reads(world, ckpts, tmp_path):
     res = evaluate([fts[0]], world, store=False, cache_dir=tmp_path)
     write_eval_results(res, tmp_path / "eval_results.json")
     assert hub_reader.read(tmp_path / "eval_results.json")[0]["scores"] == json.loads(json.dumps(doc["scores"]))
+
+
+def test_streamed_splits_are_checked_for_readability_once_per_evaluator(world, tmp_path, ckpts, monkeypatch):
+    from weightspace.data import VideoDataset
+
+    _, fts = ckpts
+    d = world.parent
+    (tmp_path / "s.yaml").write_text(f"name: m\nvideo_cache: 'off'\nmodel: {{templates: single, num_frames: 4}}\n"
+                                     f"benchmarks: [{{name: c, protocol: closed-set, root: {d / 'videos'}, "
+                                     f"list: {d / 'all.txt'}, classnames: {d / 'all.json'}}}]\n")
+    checks = []
+    original = VideoDataset.check_readable
+    monkeypatch.setattr(VideoDataset, "check_readable", lambda self, *a, **k: checks.append(1) or original(self, *a, **k))
+    ev = Evaluator(tmp_path / "s.yaml", store=False, cache_dir=tmp_path / "c")
+    ev.evaluate(fts[0])
+    ev.evaluate(fts[1])  # a second model streams the same videos: no second pass over every file
+    assert len(checks) == 1

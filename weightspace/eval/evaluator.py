@@ -34,6 +34,8 @@ from weightspace.eval.threads import ThreadTuner
 if TYPE_CHECKING:
     import torch
 
+    from weightspace.data import VideoDataset
+
     from weightspace.models.video_clip import VideoCLIP
 
 
@@ -91,6 +93,7 @@ class Evaluator:
         self._text_digest: str | None = None
         self._clips: dict[str, "VideoCLIP"] = {}
         self._clip_feats: dict[str, dict] = {}
+        self._datasets: dict[str, "VideoDataset"] = {}  # by clip key and split files (see _dataset)
         self._live = None
         self.threads = ThreadTuner()  # torch threads for the forward passes, by timing them (threads.py)
         self.model_batches = 0  # forward passes of scored models (tests check that stored results cost none)
@@ -155,18 +158,23 @@ class Evaluator:
         return {"list": str(lst.resolve()), "list_sha": sha256_file(lst), "names_sha": sha256_file(names), "clip": clip}
 
     def _dataset(self, key: dict, split: SplitSpec):
+        """The split's dataset, built and checked for readability once per evaluator (every model of a sweep
+        streaming the same split reuses it, instead of opening every video again)."""
         from weightspace.data import VideoDataset
 
         lst, names, root = split.paths()
-        c = key["clip"]
-        try:
-            ds = VideoDataset(lst, names, root=root, num_frames=c["frames"], image_size=c["size"], mode="test",
-                              temporal_views=c["views"], spatial_crops=c["crops"], mean=tuple(c["mean"]),
-                              std=tuple(c["std"]), **dict(split.options))
-        except TypeError as exc:
-            raise ConfigError(f"{split.where}.options: {exc}") from None
-        ds.check_readable()  # the training rule: refuse a split that is mostly unreadable, up front
-        return ds
+        ident = json.dumps([key, str(lst), str(names), str(root), dict(split.options)], sort_keys=True, default=str)
+        if ident not in self._datasets:
+            c = key["clip"]
+            try:
+                ds = VideoDataset(lst, names, root=root, num_frames=c["frames"], image_size=c["size"], mode="test",
+                                  temporal_views=c["views"], spatial_crops=c["crops"], mean=tuple(c["mean"]),
+                                  std=tuple(c["std"]), **dict(split.options))
+            except TypeError as exc:
+                raise ConfigError(f"{split.where}.options: {exc}") from None
+            ds.check_readable()  # the training rule: refuse a split that is mostly unreadable, up front
+            self._datasets[ident] = ds
+        return self._datasets[ident]
 
     def _decode(self, ds, desc: str) -> dict:
         """All clips of a split as float16 [N, V, T, 3, S, S] + labels + ok flags."""
