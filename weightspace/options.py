@@ -19,9 +19,7 @@ from typing import Any, Literal, Mapping, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from weightspace.errors import ConfigError
-
-FLOAT32_MAX = 3.4028234663852886e38  # tensors are merged and trained in float32: larger values overflow
-_SHOWN = 60  # characters of an offending value a message prints (hostile input stays short)
+from weightspace.schema import error_line, field_names, overflows_float32
 
 
 class Options(BaseModel):
@@ -31,9 +29,9 @@ class Options(BaseModel):
 
     @model_validator(mode="after")
     def _within_float32(self):
-        for name, value in zip(option_names(type(self)), self.__dict__.values()):
+        for name, value in zip(field_names(type(self)), self.__dict__.values()):
             for v in value if isinstance(value, (list, tuple)) else (value,):
-                if isinstance(v, float) and abs(v) > FLOAT32_MAX:
+                if overflows_float32(v):
                     raise ValueError(f"{name}: {v:g} overflows float32")
         return self
 
@@ -43,32 +41,13 @@ def opt(default: Any = ..., *, help: str, **constraints: Any) -> Any:
     return Field(default, description=help, **constraints)
 
 
-def shorten(value: Any, limit: int = _SHOWN) -> str:
-    """``repr(value)`` cut to ``limit`` characters, for error messages."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def parse_options(cls: type[Options], given: Mapping[str, Any] | None, *, key: str = "",
                   source: str | None = None) -> Options:
     """``cls`` built from ``given``; a ``ConfigError`` naming ``source`` and the dotted key otherwise."""
     try:
         return cls.model_validate(dict(given or {}))
     except ValidationError as exc:
-        raise ConfigError(_first_error(cls, exc, key, source)) from None
-
-
-def _first_error(cls: type[Options], exc: ValidationError, key: str, source: str | None) -> str:
-    err = exc.errors(include_url=False)[0]
-    loc = [str(p) for p in err.get("loc", ())]
-    dotted = ".".join([key, *loc] if key else loc) or key or "options"
-    where = f"{source}: " if source else ""
-    if err["type"] == "extra_forbidden":
-        known = ", ".join(option_names(cls)) or "none"
-        return f"{where}unknown key {dotted!r} (options: {known})"
-    msg = err["msg"].removeprefix("Value error, ")
-    shown = f", got {shorten(err['input'])}" if "input" in err and err["type"] != "value_error" else ""
-    return f"{where}key {dotted!r}: {msg}{shown}"
+        raise ConfigError(error_line(exc, cls, key=key, source=source, known_as="options")) from None
 
 
 @dataclass(frozen=True)
@@ -88,15 +67,10 @@ _BOUNDS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"), ("min_length", 
            ("max_length", "length <="))
 
 
-def option_names(cls: type[Options]) -> list[str]:
-    """The options as users spell them (a field's alias, e.g. ``lambda``, else its name)."""
-    return [field.alias or name for name, field in cls.model_fields.items()]
-
-
 def describe_options(cls: type[Options]) -> list[OptionInfo]:
     """Each option's name, type, default, help and bounds, in declaration order."""
     rows = []
-    for name, field in zip(option_names(cls), cls.model_fields.values()):
+    for name, field in zip(field_names(cls), cls.model_fields.values()):
         bounds = []
         for meta in field.metadata:
             for attr, sym in _BOUNDS:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from weightspace.errors import ConfigError
-from weightspace.options import FLOAT32_MAX, Options, describe_options, opt, parse_options
+from weightspace.options import Options, describe_options, opt, parse_options
+from weightspace.schema import FLOAT32_MAX
 
 if TYPE_CHECKING:
     import torch

@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from weightspace.errors import ConfigError
-from weightspace.options import shorten
+from weightspace.schema import shorten
 from weightspace.train.registry import Pluggable, Registry
 
 
