@@ -86,12 +86,13 @@ def error_line(exc: ValidationError, model: type[BaseModel], *, key: str = "", s
                known_as: str = "known") -> str:
     """The first error of ``exc`` as ``FILE: key 'a.b.c': message, got VALUE`` (``key`` prefixes the dotted key).
 
-    An unknown key lists the keys its mapping takes (``(known_as: x, y)``); of a union's alternatives, the one
-    that got furthest into the value is reported, or all of them together; a ``FieldError`` raised by a
-    model validator names its own key.
+    An unknown key (reported before any other error) lists the keys its mapping takes (``(known_as: x, y)``);
+    of a union's alternatives, the one that got furthest into the value is reported, or all of them together;
+    a ``FieldError`` raised by a model validator names its own key.
     """
     errors = [(e, *_walk(model, e["loc"])) for e in exc.errors(include_url=False)]
-    at = errors[0][1]
+    # an unknown key first: a misspelt key also leaves its right spelling missing
+    at = next((e for e in errors if e[0]["type"] == "extra_forbidden"), errors[0])[1]
     below = [e for e in errors if e[1][: len(at)] == at]
     deepest = max(below, key=lambda e: len(e[1]))[1]
     same = [e for e in below if e[1] == deepest]
@@ -104,10 +105,14 @@ def error_line(exc: ValidationError, model: type[BaseModel], *, key: str = "", s
     if first["type"] == "extra_forbidden":
         names = ", ".join(field_names(holder)) if holder is not None else ""
         return f"{where}unknown key {dotted!r} ({known_as}: {names or 'none'})"
-    msg = " or ".join([same[0][0]["msg"]] + [e["msg"].removeprefix("Input should be ") for e, _, _ in same[1:]])
-    msg = msg.removeprefix("Value error, ")
+    msgs = [e["msg"].removeprefix("Value error, ") for e, _, _ in same]
+    msg = " or ".join(msgs[:1] + [_lower_first(m.removeprefix("Input should be ")) for m in msgs[1:]])
     shown = f", got {shorten(first['input'])}" if first["type"] not in ("value_error", "missing") else ""
     return f"{where}key {dotted!r}: {msg}{shown}" if dotted else f"{where}{msg}{shown}"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _unwrap(annotation: Any) -> Any:

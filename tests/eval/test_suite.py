@@ -48,16 +48,16 @@ def test_env_vars_expand_with_defaults(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("body, match", [
-    ("name: s\nbenchmarks: []\n", "non-empty 'benchmarks'"),
+    ("name: s\nbenchmarks: []\n", "key 'benchmarks': List should have at least 1 item"),
     ("name: s\nbenchmark: []\n", "unknown key"),
     ("name: s\nbenchmarks: [{name: b, protocol: closed-set, list: a.txt}]\n", "needs 'list' and 'classnames'"),
     ("name: s\nmodel: {views: {temporal: 0}}\nbenchmarks: [{name: b, protocol: closed-set, list: a, classnames: n}]\n",
-     "views.temporal: expected a positive integer"),
+     "key 'model.views.temporal': Input should be greater than or equal to 1"),
     ("name: s\nbenchmarks: [{name: b, protocol: b2n, list: a, classnames: n}]\n", "unknown protocol 'b2n'"),
     ("name: s\nheldout: nope\nbenchmarks: [{name: b, protocol: closed-set, list: a, classnames: n}]\n", "no benchmark 'nope'"),
     ("name: [\n", "invalid YAML"),
     ("name: s\nmodel: {tfm: 1}\nbenchmarks: [{name: b, protocol: closed-set, list: a, classnames: n}]\n",
-     "tfm: expected true or false"),
+     "key 'model.tfm': Input should be a valid boolean"),
     ("name: s\nbenchmarks: [{name: b, protocol: closed-set, list: a, classnames: n, tfm: true}]\n", "unknown key"),
 ])
 def test_bad_suites_one_line_errors(tmp_path, body, match):

@@ -34,20 +34,19 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from weightspace.data.synthetic import BUILTIN
 from weightspace.errors import ConfigError
 from weightspace.eval.ensemble import AGGREGATIONS
 from weightspace.eval.protocols import get_protocol
+from weightspace.schema import FieldError, Schema, validate
 from weightspace.yaml_file import read_yaml_mapping
 
 VIDEO_CACHE_MODES = ("disk", "memory", "off")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_SUITE_KEYS = {"name", "description", "model", "video_cache", "heldout", "benchmarks"}
-_MODEL_KEYS = {"temporal", "templates", "num_frames", "views", "aggregate", "batch_size", "tfm"}
-_SPLIT_KEYS = {"name", "list", "classnames", "root", "options"}
-_BENCH_KEYS = {"name", "protocol", "root", "splits", "base", "novel", "in_context", "out_of_context",
-               "list", "classnames", "options"} | (_MODEL_KEYS - {"temporal", "tfm"})  # one model per checkpoint
 
 
 def expand_vars(text: str) -> str:
@@ -175,112 +174,130 @@ def resolve_path(value: str, where: str) -> Path:
     return Path(value)
 
 
-def _path(value, base: Path, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{where}: expected a path string")
+def _path(value: str, info: ValidationInfo) -> str:
+    """A suite path: variables expanded, relative to the suite file unless ``builtin:``, absolute or unset."""
+    if not value:
+        raise ValueError("expected a path string")
     value = expand_vars(value)
     if value.startswith(BUILTIN) or _VAR.search(value) or os.path.isabs(value):
         return value
-    return str(base / value)
+    return str(info.context["base"] / value)
 
 
-def _positive_int(value, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{where}: expected a positive integer, got {value!r}")
-    return value
+SuitePath = Annotated[str, AfterValidator(_path)]
+Root = Annotated[SuitePath | None, BeforeValidator(lambda value: value or None)]  # "" or null: no root
 
 
-def _model_defaults(cfg: dict, parent: ModelDefaults, where: str) -> ModelDefaults:
-    out = parent
-    if "temporal" in cfg:
-        out = replace(out, temporal=None if cfg["temporal"] is None else str(cfg["temporal"]))
-    if "templates" in cfg:
-        t = cfg["templates"]
-        if isinstance(t, list) and t and all(isinstance(x, str) for x in t):
-            t = tuple(t)
-        elif not isinstance(t, str):
-            raise ConfigError(f"{where}.templates: expected a template-set name or a list of strings")
-        out = replace(out, templates=t)
-    if "num_frames" in cfg:
-        out = replace(out, num_frames=_positive_int(cfg["num_frames"], f"{where}.num_frames"))
-    if "batch_size" in cfg:
-        out = replace(out, batch_size=_positive_int(cfg["batch_size"], f"{where}.batch_size"))
-    if "views" in cfg:
-        v = cfg["views"]
-        if not isinstance(v, dict) or set(v) - {"temporal", "crops"}:
-            raise ConfigError(f"{where}.views: expected {{temporal: N, crops: M}}")
-        out = replace(out, temporal_views=_positive_int(v.get("temporal", 1), f"{where}.views.temporal"),
-                      spatial_crops=_positive_int(v.get("crops", 1), f"{where}.views.crops"))
-    if "tfm" in cfg:
-        if not isinstance(cfg["tfm"], bool):
-            raise ConfigError(f"{where}.tfm: expected true or false, got {cfg['tfm']!r}")
-        out = replace(out, tfm=cfg["tfm"])
-    if "aggregate" in cfg:
-        if cfg["aggregate"] not in AGGREGATIONS:
-            raise ConfigError(f"{where}.aggregate: expected one of {', '.join(AGGREGATIONS)}")
-        out = replace(out, aggregate=cfg["aggregate"])
-    return out
+class SplitDoc(Schema):
+    """One split entry: ``{list, classnames, [root], [name], [options]}`` (``options`` go to ``VideoDataset``)."""
+
+    name: str | None = None
+    list_file: SuitePath = Field(alias="list")
+    classnames: SuitePath
+    root: Root = None
+    options: dict = Field(default_factory=dict)
 
 
-def _split(bench: str, name: str, cfg: dict, base: Path, root: str | None, where: str) -> SplitSpec:
-    unknown = set(cfg) - _SPLIT_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    for key in ("list", "classnames"):
-        if key not in cfg:
-            raise ConfigError(f"{where}: missing '{key}'")
-    options = cfg.get("options") or {}
-    if not isinstance(options, dict):
-        raise ConfigError(f"{where}.options: expected a mapping")
-    split_root = _path(cfg["root"], base, f"{where}.root") if cfg.get("root") else root
-    return SplitSpec(bench, name, _path(cfg["list"], base, f"{where}.list"),
-                     _path(cfg["classnames"], base, f"{where}.classnames"), split_root,
-                     tuple(sorted(options.items())), where)
+class Views(Schema):
+    """Multi-view test: logits summed over ``temporal`` clips × ``crops`` spatial crops."""
+
+    temporal: int = Field(1, ge=1)
+    crops: int = Field(1, ge=1)
+
+
+class ModelOverrides(Schema):
+    """The model keys a benchmark may override; only keys given override (``ModelDefaults`` holds the defaults)."""
+
+    templates: str | Annotated[list[str], Field(min_length=1)] = ModelDefaults.templates
+    num_frames: int = Field(ModelDefaults.num_frames, ge=1)
+    views: Views = Field(default_factory=Views)
+    aggregate: Literal[AGGREGATIONS] = ModelDefaults.aggregate
+    batch_size: int = Field(ModelDefaults.batch_size, ge=1)
+
+    def over(self, parent: ModelDefaults) -> ModelDefaults:
+        """``parent`` with the keys given here."""
+        given = {k: getattr(self, k) for k in self.model_fields_set & SuiteModel.model_fields.keys()}
+        if "views" in given:
+            views = given.pop("views")
+            given |= {"temporal_views": views.temporal, "spatial_crops": views.crops}
+        if isinstance(given.get("templates"), list):
+            given["templates"] = tuple(given["templates"])
+        return replace(parent, **given)
+
+
+class SuiteModel(ModelOverrides):
+    """The suite's ``model`` section: defaults for every benchmark (one temporal module per checkpoint)."""
+
+    temporal: str | None = ModelDefaults.temporal
+    tfm: bool = ModelDefaults.tfm
+
+
+class BenchmarkDoc(ModelOverrides):
+    """A benchmark: its protocol picks its splits among ``splits``, ``base``/``novel``, ``in_context``/
+    ``out_of_context`` or its own ``list``/``classnames``."""
+
+    name: str
+    protocol: str
+    root: Root = None
+    splits: list[SplitDoc] | None = None
+    base: SplitDoc | None = None
+    novel: SplitDoc | None = None
+    in_context: SplitDoc | None = None
+    out_of_context: SplitDoc | None = None
+    list_file: SuitePath | None = Field(None, alias="list")
+    classnames: SuitePath | None = None
+    options: dict | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not value or "/" in value:
+            raise ValueError(f"expected a name without '/', got {value!r}")
+        return value
+
+
+# YAML 1.1 reads a bare `off` as false
+VideoCache = Annotated[Literal[VIDEO_CACHE_MODES], BeforeValidator(lambda v: "off" if v is False else v)]
+
+
+class SuiteDoc(Schema):
+    """A suite file (the schema in the module docstring)."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    model: SuiteModel = Field(default_factory=SuiteModel)
+    video_cache: VideoCache = "disk"
+    heldout: str | None = None  # the benchmark greedy soup and sweeps optimise (default: the first)
+    benchmarks: list[BenchmarkDoc] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _benchmark_names(self) -> "SuiteDoc":
+        names = [b.name for b in self.benchmarks]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise FieldError(f"benchmarks.{i}.name", f"duplicate benchmark name {name!r}")
+        if self.heldout is not None and self.heldout not in names:
+            raise FieldError("heldout", f"no benchmark {self.heldout!r} (have {', '.join(names)})")
+        return self
+
+
+def _benchmark(bench: BenchmarkDoc, index: int, model: ModelDefaults, source: str) -> Benchmark:
+    """A checked benchmark entry with its splits, as its protocol names them."""
+    proto = get_protocol(bench.protocol, f"{source}: key 'benchmarks.{index}.protocol'")
+    entries = proto.splits(bench.model_dump(by_alias=True, exclude_unset=True), f"{source}: key 'benchmarks.{index}'")
+    splits = tuple(SplitSpec(bench.name, name, split["list"], split["classnames"], split.get("root") or bench.root,
+                             tuple(sorted((split.get("options") or {}).items())),
+                             f"{source}: benchmarks[{bench.name}].{name}")
+                   for name, split in entries)
+    return Benchmark(bench.name, proto.name, splits, bench.over(model))
 
 
 def parse_suite(doc: dict, base: Path, source: str) -> Suite:
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{source}: expected a mapping at the top level")
-    unknown = set(doc) - _SUITE_KEYS
-    if unknown:
-        raise ConfigError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}")
-    name = doc.get("name")
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"{source}: missing 'name'")
-    model_cfg = doc.get("model") or {}
-    if not isinstance(model_cfg, dict) or set(model_cfg) - _MODEL_KEYS:
-        raise ConfigError(f"{source}: model: expected keys among {', '.join(sorted(_MODEL_KEYS))}")
-    model = _model_defaults(model_cfg, ModelDefaults(), f"{source}: model")
-    video_cache = doc.get("video_cache", "disk")
-    video_cache = "off" if video_cache is False else video_cache  # YAML 1.1 reads a bare `off` as false
-    if video_cache not in VIDEO_CACHE_MODES:
-        raise ConfigError(f"{source}: video_cache: expected one of {', '.join(VIDEO_CACHE_MODES)}")
-    benches = doc.get("benchmarks")
-    if not isinstance(benches, list) or not benches:
-        raise ConfigError(f"{source}: needs a non-empty 'benchmarks' list")
-    out: list[Benchmark] = []
-    for i, b in enumerate(benches):
-        where = f"{source}: benchmarks[{i}]"
-        if not isinstance(b, dict):
-            raise ConfigError(f"{where}: expected a mapping")
-        unknown = set(b) - _BENCH_KEYS
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-        bname = b.get("name")
-        if not isinstance(bname, str) or not bname or "/" in bname:
-            raise ConfigError(f"{where}: missing 'name' (a string without '/')")
-        if bname in {x.name for x in out}:
-            raise ConfigError(f"{where}: duplicate benchmark name {bname!r}")
-        where = f"{source}: benchmarks[{bname}]"
-        proto = get_protocol(str(b.get("protocol")), f"{where}.protocol")
-        root = _path(b["root"], base, f"{where}.root") if b.get("root") else None
-        splits = tuple(_split(bname, sname, scfg, base, root, f"{where}.{sname}")
-                       for sname, scfg in proto.splits(b, where))
-        out.append(Benchmark(bname, proto.name, splits, _model_defaults(b, model, where)))
-    suite = Suite(str(name), None, out, model, video_cache, doc.get("heldout"), str(doc.get("description", "")))
-    if suite.heldout is not None:
-        suite.benchmark(str(suite.heldout))
-    return suite
+    """A ``Suite`` from a suite mapping; relative paths start at ``base`` (the suite file's folder)."""
+    suite = validate(SuiteDoc, doc, source=source, context={"base": base})
+    model = suite.model.over(ModelDefaults())
+    benchmarks = [_benchmark(b, i, model, source) for i, b in enumerate(suite.benchmarks)]
+    return Suite(suite.name, None, benchmarks, model, suite.video_cache, suite.heldout, suite.description)
 
 
 def load_suite(path: str | os.PathLike) -> Suite:
