@@ -18,13 +18,13 @@ def test_paths_resolve_relative_to_the_recipe(tmp_path):
 
 
 @pytest.mark.parametrize("text,match", [
-    ("method: ties\ninputs: [a]\nlamda: 1\n", "unknown recipe key 'lamda'"),
-    ("inputs: [a]\n", "'method' is required"),
-    ("method: ties\ninputs: []\n", "'inputs' must be a non-empty list"),
-    ("method: ties\ninputs: [a]\nparams: [1]\n", "'params' must be a mapping"),
+    ("method: ties\ninputs: [a]\nlamda: 1\n", "unknown key 'lamda' \\(known: method, base, inputs"),
+    ("inputs: [a]\n", "key 'method': Field required"),
+    ("method: ties\ninputs: []\n", "key 'inputs': List should have at least 1 item"),
+    ("method: ties\ninputs: [a]\nparams: [1]\n", "key 'params': Input should be a valid dictionary"),
     ("method: [\n", "invalid YAML"),
-    ("method: ties\ninputs: [{path: a, weigth: 1}]\n", r"inputs\[0\] must be a path or a mapping .*unknown key 'weigth'"),
-    ("method: ties\ninputs: [{weight: 1}]\n", r"inputs\[0\] must be a path or a mapping"),
+    ("method: ties\ninputs: [{path: a, weigth: 1}]\n", r"unknown key 'inputs.0.weigth' \(known: path, weight\)"),
+    ("method: ties\ninputs: [{weight: 1}]\n", r"key 'inputs.0.path': Field required"),
     ("method: ties\ninputs: [{path: a, weight: 2}]\nparams: {weights: [1]}\n", "weights given both per input"),
 ])
 def test_bad_recipes_name_the_file_and_field(tmp_path, text, match):

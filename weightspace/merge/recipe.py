@@ -19,81 +19,73 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
 from weightspace.checkpoint import HF_PREFIX
-from weightspace.errors import ConfigError
+from weightspace.schema import FieldError, Schema, validate
 from weightspace.yaml_file import read_yaml_mapping
 
-RECIPE_KEYS = ("method", "base", "inputs", "params", "include", "exclude", "dtype", "missing_in_base", "output")
-INPUT_KEYS = ("path", "weight")
 
-
-def _resolve_ref(ref, where: Path, field: str, path: Path) -> str:
-    if not isinstance(ref, (str, os.PathLike)) or not str(ref):
-        raise ConfigError(f"{path}: {field!r} must be a path or hf-hub: reference, got {ref!r}")
-    ref = str(ref)
+def _resolve_ref(ref: str, info: ValidationInfo) -> str:
+    if not ref:
+        raise ValueError(f"must be a path or hf-hub: reference, got {ref!r}")
     if ref.startswith(HF_PREFIX):
         return ref
-    return str(where / Path(ref).expanduser())  # an absolute path survives the join
+    return str(info.context["base"] / Path(ref).expanduser())  # an absolute path survives the join
 
 
-def _patterns(doc: dict, field: str, path: Path) -> list[str]:
-    value = doc.get(field) or []
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{path}: {field!r} must be a pattern or a list of patterns")
-    return value
+Ref = Annotated[str, AfterValidator(_resolve_ref)]  # a checkpoint path (relative to the recipe) or hf-hub: reference
+Patterns = Annotated[list[str], BeforeValidator(lambda value: [value] if isinstance(value, str) else value)]
 
 
-def _inputs(items: list, where: Path, path: Path) -> tuple[list[str], list | None]:
-    """The input references and, if any input gives ``weight``, one weight per input (default 1)."""
-    refs, weights = [], []
-    for i, item in enumerate(items):
-        if isinstance(item, dict):
-            unknown = sorted(set(item) - set(INPUT_KEYS))
-            if unknown or "path" not in item:
-                raise ConfigError(f"{path}: inputs[{i}] must be a path or a mapping with 'path' and optional 'weight'"
-                                  + (f" (unknown key {unknown[0]!r})" if unknown else ""))
-            refs.append(_resolve_ref(item["path"], where, f"inputs[{i}].path", path))
-            weights.append(item.get("weight", 1.0))
-        else:
-            refs.append(_resolve_ref(item, where, f"inputs[{i}]", path))
-            weights.append(None)
-    if all(w is None for w in weights):
-        return refs, None
-    return refs, [1.0 if w is None else w for w in weights]  # checked as the method's 'weights' option
+class InputDoc(Schema):
+    """An input with its weight (inputs given as a bare reference weigh 1 when any other has a weight)."""
+
+    path: Ref
+    weight: float = 1.0
+
+
+class RecipeDoc(Schema):
+    """A merge recipe file (the schema in the module docstring)."""
+
+    method: str
+    base: Ref | None = None
+    inputs: list[Ref | InputDoc] = Field(min_length=1)
+    params: dict = Field(default_factory=dict)  # the method's options, checked by the method
+    include: Patterns = Field(default_factory=list)
+    exclude: Patterns = Field(default_factory=list)
+    dtype: str | None = None
+    missing_in_base: str | None = None
+    output: Ref | None = None
+
+    @model_validator(mode="after")
+    def _weights_once(self) -> "RecipeDoc":
+        if "weights" in self.params and self.weights() is not None:
+            raise FieldError("params.weights", "weights given both per input and in 'params'; give them once")
+        return self
+
+    def weights(self) -> list[float] | None:
+        """One weight per input (default 1) if any input gives ``weight``; checked as the method's 'weights'."""
+        if all(isinstance(item, str) for item in self.inputs):
+            return None
+        return [1.0 if isinstance(item, str) else item.weight for item in self.inputs]
 
 
 def load_recipe(path: str | os.PathLike) -> dict:
     """Read a recipe into the keyword arguments of ``weightspace.merge.merge`` (``output`` -> ``out``)."""
     path = Path(path)
-    doc = read_yaml_mapping(path, "recipe")
-    unknown = sorted(set(doc) - set(RECIPE_KEYS))
-    if unknown:
-        raise ConfigError(f"{path}: unknown recipe key {unknown[0]!r} (known: {', '.join(RECIPE_KEYS)})")
-    if not isinstance(doc.get("method"), str):
-        raise ConfigError(f"{path}: 'method' is required (a method name)")
-    inputs = doc.get("inputs")
-    if not isinstance(inputs, list) or not inputs:
-        raise ConfigError(f"{path}: 'inputs' must be a non-empty list of checkpoints")
-    params = doc.get("params") or {}
-    if not isinstance(params, dict):
-        raise ConfigError(f"{path}: 'params' must be a mapping of option: value")
-    where = path.parent
-    refs, weights = _inputs(inputs, where, path)
-    if weights is not None:
-        if "weights" in params:
-            raise ConfigError(f"{path}: weights given both per input and in 'params'; give them once")
-        params = {**params, "weights": weights}
+    doc = validate(RecipeDoc, read_yaml_mapping(path, "recipe"), source=str(path), context={"base": path.parent})
+    weights = doc.weights()
     return {
-        "method": doc["method"],
-        "inputs": refs,
-        "base": _resolve_ref(doc["base"], where, "base", path) if doc.get("base") is not None else None,
-        "params": params,
-        "include": _patterns(doc, "include", path),
-        "exclude": _patterns(doc, "exclude", path),
-        "dtype": doc.get("dtype"),
-        "missing_in_base": doc.get("missing_in_base"),
-        "out": _resolve_ref(doc["output"], where, "output", path) if doc.get("output") is not None else None,
+        "method": doc.method,
+        "inputs": [item if isinstance(item, str) else item.path for item in doc.inputs],
+        "base": doc.base,
+        "params": doc.params if weights is None else {**doc.params, "weights": weights},
+        "include": doc.include,
+        "exclude": doc.exclude,
+        "dtype": doc.dtype,
+        "missing_in_base": doc.missing_in_base,
+        "out": doc.output,
     }
