@@ -19,16 +19,16 @@ def test_read_a_list_of_documents(tmp_path):
     bad = eval_doc(None)
     bad["results"][0]["value"] = 2
     path.write_text(json.dumps([eval_doc("a" * 64), bad]))
-    with pytest.raises(ConfigError, match=r"r.json\[1\]: results\[0\].value 2 must be a fraction"):
+    with pytest.raises(ConfigError, match=r"r.json\[1\]: key 'results.0.value': Input should be less than or equal to 1, got 2"):
         eval_results.read(path)
 
 
 @pytest.mark.parametrize("mutate, match", [
-    (lambda d: d.pop("results"), "'results' list"),
-    (lambda d: d["results"][1].pop("split"), r"results\[1\] needs the keys"),
-    (lambda d: d["results"][0].update(metric="top3"), r"results\[0\].metric 'top3'"),
-    (lambda d: d["results"][2].update(value=78.1), r"results\[2\].value 78.1 must be a fraction"),
-    (lambda d: d["results"][2].update(value=True), r"results\[2\].value True"),
+    (lambda d: d.pop("results"), "key 'results': Field required"),
+    (lambda d: d["results"][1].pop("split"), "key 'results.1.split': Field required"),
+    (lambda d: d["results"][0].update(metric="top3"), "key 'results.0.metric': Input should be 'top1', 'top5' or 'hm', got 'top3'"),
+    (lambda d: d["results"][2].update(value=78.1), "key 'results.2.value': Input should be less than or equal to 1, got 78.1"),
+    (lambda d: d["results"][2].update(value=True), "key 'results.2.value': Input should be a valid number, got True"),
 ])
 def test_invalid_names_file_and_entry(tmp_path, mutate, match):
     doc = eval_doc(None)

@@ -12,11 +12,44 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 
 from weightspace.errors import ConfigError
+from weightspace.schema import Schema, validate as validate_schema
 
 METRICS = ("top1", "top5", "hm")
-_RESULT_KEYS = ("protocol", "benchmark", "split", "metric", "value")
+
+
+class CheckpointInfo(Schema):
+    ref: str | None = None
+    sha256: str | None = None  # None: results of whatever weights are pushed
+
+
+class ResultRow(Schema):
+    protocol: str
+    benchmark: str
+    split: str
+    metric: Literal[METRICS]
+    value: float = Field(ge=0, le=1)  # a fraction, not a percentage
+    n: int | None = Field(None, ge=0)  # videos scored
+    missing: int | None = Field(None, ge=0)  # videos that could not be read
+
+
+class EvalResultsDoc(Schema):
+    """One document (``EvalResult.to_json`` in ``weightspace.eval.results`` writes them)."""
+
+    checkpoint: CheckpointInfo | None = None
+    suite: str | None = None
+    suite_hash: str | None = None
+    variant: str = ""  # a prediction-space ensemble variant, never published
+    results: list[ResultRow]
+    scores: dict[str, float] = Field(default_factory=dict)
+    score: float | None = Field(None, allow_inf_nan=True)  # NaN when no benchmark was scored
+    missing_videos: int = Field(0, ge=0)
+    missing_paths: list[str] = Field(default_factory=list)
+    provenance: dict = Field(default_factory=dict)
 
 
 def read(path: str | os.PathLike) -> list[dict]:
@@ -33,16 +66,8 @@ def read(path: str | os.PathLike) -> list[dict]:
 
 
 def validate(doc, *, label: str) -> None:
-    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
-        raise ConfigError(f"{label}: eval results need a 'results' list")
-    for i, row in enumerate(doc["results"]):
-        if not isinstance(row, dict) or any(k not in row for k in _RESULT_KEYS):
-            raise ConfigError(f"{label}: results[{i}] needs the keys {', '.join(_RESULT_KEYS)}")
-        if row["metric"] not in METRICS:
-            raise ConfigError(f"{label}: results[{i}].metric {row['metric']!r} is not one of {', '.join(METRICS)}")
-        value = row["value"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-            raise ConfigError(f"{label}: results[{i}].value {value!r} must be a fraction in [0, 1]")
+    """Refuse a document that does not follow ``EvalResultsDoc`` (``label`` names it in the error)."""
+    validate_schema(EvalResultsDoc, doc, source=label)
 
 
 def for_checkpoint(files: list[tuple[str, list[dict]]], sha256: str) -> dict | None:
