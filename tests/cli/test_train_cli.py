@@ -50,6 +50,8 @@ def test_dry_run_prints_the_resolved_recipe_and_writes_nothing(recipe, capsys):
 
 @pytest.mark.parametrize("args, where", [
     (["--set", "optim.lrr=1"], "unknown key 'optim.lrr'"),
+    (["--set", "data.nope.x=1"], "recipe.yaml: unknown key 'data.nope' (known: train, classnames,"),
+    (["--set", "optim.lr=.nan"], "recipe.yaml: key 'optim.lr': Input should be a finite number, got nan"),
     (["--set", "strategy.name=sgd"], "key 'strategy.name': unknown training strategy 'sgd'"),
     (["--set", "nokey"], "--set 'nokey': expected KEY=VALUE"),
 ])

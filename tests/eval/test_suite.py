@@ -83,3 +83,30 @@ def test_every_shipped_suite_parses():
     assert find_suite("demo") == SUITES_DIR / "demo.yaml"
     with pytest.raises(ConfigError, match="no such file"):
         find_suite("no-such-suite")
+
+
+_B2N = "{name: b, protocol: base-to-novel, base: {list: a, classnames: n}, novel: {list: a, classnames: n}}"
+
+
+@pytest.mark.parametrize("body, line", [
+    ("name: s\nbenchmarks: [{name: b, protocol: base-to-novel, base: {list: a, classnames: n, lst: x}}]\n",
+     "unknown key 'benchmarks.0.base.lst' (known: name, list, classnames, root, options)"),
+    ("name: s\nbenchmarks: [{name: c, protocol: cross-dataset, splits: [{list: a, classnames: n}, {list: a, clasnames: n}]}]\n",
+     "unknown key 'benchmarks.0.splits.1.clasnames' (known: name, list, classnames, root, options)"),
+    ("name: s\nmodel: {views: {temporal: 2, crop: 1}}\nbenchmarks: [" + _B2N + "]\n",
+     "unknown key 'model.views.crop' (known: temporal, crops)"),
+    ("name: s\nmodel: {batch_size: '16'}\nbenchmarks: [" + _B2N + "]\n",
+     "key 'model.batch_size': Input should be a valid integer, got '16'"),
+    ("name: s\nbenchmarks: [{name: b, protocol: base-to-novel, num_frames: .nan, base: {list: a, classnames: n}}]\n",
+     "key 'benchmarks.0.num_frames': Input should be a valid integer, got nan"),
+    ("name: s\nbenchmarks: [{name: b, protocol: base-to-novel, base: {list: 5, classnames: n}}]\n",
+     "key 'benchmarks.0.base.list': Input should be a valid string, got 5"),
+    ("name: s\nbenchmarks: [" + _B2N + ", " + _B2N + "]\n", "key 'benchmarks.1.name': duplicate benchmark name 'b'"),
+    ("name: s\nbenchmarks: [{name: b, protocol: base-to-novel, base: {list: a, classnames: n}}]\n",
+     "key 'benchmarks.0': needs 'novel: {list: ..., classnames: ...}'"),  # the protocol's own check
+])
+def test_suite_errors_name_the_file_and_the_dotted_key(tmp_path, body, line):
+    (tmp_path / "s.yaml").write_text(body)
+    with pytest.raises(ConfigError) as exc:
+        load_suite(tmp_path / "s.yaml")
+    assert str(exc.value) == f"{tmp_path / 's.yaml'}: {line}"

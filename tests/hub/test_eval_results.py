@@ -71,3 +71,19 @@ def test_combine_several_files():
     assert len(combined["results"]) == 5
     assert len(one["results"]) == 4  # inputs untouched
     assert eval_results.for_checkpoint([], "a" * 64) is None
+
+
+@pytest.mark.parametrize("mutate, line", [
+    (lambda d: d["results"][3].update(vaule=0.5), "unknown key 'results.3.vaule' (known: protocol, benchmark, split,"),
+    (lambda d: d["checkpoint"].update(sha=""), "unknown key 'checkpoint.sha' (known: ref, sha256)"),
+    (lambda d: d["results"][0].update(value=float("nan")), "key 'results.0.value': Input should be a finite number"),
+    (lambda d: d["results"][0].update(benchmark=7), "key 'results.0.benchmark': Input should be a valid string, got 7"),
+])
+def test_unknown_keys_and_wrong_types_name_the_dotted_key(tmp_path, mutate, line):
+    doc = eval_doc("a" * 64)
+    mutate(doc)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ConfigError) as exc:
+        eval_results.read(path)
+    assert str(exc.value).startswith(f"{path}: {line}")

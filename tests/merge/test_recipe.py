@@ -74,3 +74,19 @@ def test_shipped_lodo_recipes_load_and_their_options_resolve():
         get_method(job["method"]).resolve_params(job["params"], InputsInfo(len(job["inputs"]), True))
         methods.add(job["method"])
     assert {"task-arith", "iso-c", "tsv-m"} <= methods
+
+
+@pytest.mark.parametrize("text, line", [
+    ("method: ties\ninputs: [a, {path: b, wieght: 2}]\n", "unknown key 'inputs.1.wieght' (known: path, weight)"),
+    ("method: ties\ninputs: [a, {path: b, weight: .nan}]\n", "key 'inputs.1.weight': Input should be a finite number, got nan"),
+    ("method: ties\ninputs: [a, {path: b, weight: 1e39}]\n", "key 'inputs.1.weight': 1e+39 overflows float32"),
+    ("method: ties\ninputs: [a, 5]\n", "key 'inputs.1': Input should be a valid string or a valid dictionary"),
+    ("method: ties\ninputs: [a, '']\n", "key 'inputs.1': must be a path or hf-hub: reference, got ''"),
+    ("method: ties\ninputs: [a]\ninclude: [visual, 3]\n", "key 'include.1': Input should be a valid string, got 3"),
+])
+def test_recipe_errors_name_the_file_and_the_dotted_key(tmp_path, text, line):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        load_recipe(recipe)
+    assert str(exc.value).startswith(f"{recipe}: {line}")

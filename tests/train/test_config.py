@@ -122,3 +122,46 @@ def test_paper_recipes_carry_the_published_settings():
     assert load_config(RECIPES / "openvclip" / "k400_iwo.yaml").regularisers[0].name == "iwo"
     froster = load_config(RECIPES / "froster" / "k400_rfd.yaml").regularisers[0].params
     assert (froster["beta"], froster["prompts"]) == (2.0, "froster")
+
+
+@pytest.mark.parametrize("body, line", [
+    ("optim: {lr: 1e-4, betaz: [0.9, 0.99]}\n", "unknown key 'optim.betaz' (known: lr, final_lr, warmup_start_lr,"),
+    ("model: {temporal: {name: mote, layerz: 2}}\n", "unknown key 'model.temporal.layerz' (options: layers,"),
+    ("regularisers: [{name: iwo}, {name: rfd, betta: 1}]\n", "unknown key 'regularisers.1.betta' (options: beta,"),
+    ("data: {flip: 'yes'}\n", "key 'data.flip': Input should be a valid boolean, got 'yes'"),
+    ("epochs: 2.5\n", "key 'epochs': Input should be a valid integer, got 2.5"),
+    ("data: {short_side: [224, '256']}\n", "key 'data.short_side.1': Input should be a valid integer, got '256'"),
+    ("optim: {lr: .nan}\n", "key 'optim.lr': Input should be a finite number, got nan"),
+    ("gwa: {mu: -.inf}\n", "key 'gwa.mu': Input should be a finite number, got -inf"),
+    ("optim: {betas: [0.9, .inf]}\n", "key 'optim.betas.1': Input should be a finite number, got inf"),
+    ("source: x.yaml\n", "unknown key 'source'"),  # set by the loader, not a recipe key
+])
+def test_recipe_errors_name_the_file_and_the_dotted_key(tmp_path, body, line):
+    recipe = tmp_path / "x.yaml"
+    recipe.write_text(body)
+    with pytest.raises(ConfigError) as exc:
+        load_config(recipe)
+    assert str(exc.value).startswith(f"{recipe}: {line}")
+
+
+def test_set_edits_nested_keys_before_validation(tmp_path):
+    recipe = tmp_path / "x.yaml"
+    recipe.write_text("data: {num_frames: 4}\n")
+    cfg = load_config(recipe, {"data.short_side": [224, 256], "gwa.mu": 2.5, "model.temporal": {"name": "mote"},
+                               "model.temporal.layers": 2})
+    assert (cfg.data.num_frames, cfg.data.short_side, cfg.gwa.mu) == (4, [224, 256], 2.5)
+    assert cfg.model.temporal["name"] == "mote" and cfg.model.temporal["layers"] == 2
+    assert load_config(recipe).gwa.mu == 15.0  # the file itself is not changed
+
+
+@pytest.mark.parametrize("overrides, line", [
+    ({"data.nope.deeper": 1}, "unknown key 'data.nope' (known: train, classnames,"),
+    ({"gwa.sigmaa": 1.0}, "unknown key 'gwa.sigmaa' (known: enabled, mu, sigma,"),
+    ({"data.num_frames.x": 1}, "--set data.num_frames.x: 'data.num_frames' is not a mapping"),
+])
+def test_set_of_an_unknown_key_names_the_file_and_the_key(tmp_path, overrides, line):
+    recipe = tmp_path / "x.yaml"
+    recipe.write_text("data: {num_frames: 4}\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(recipe, overrides)
+    assert str(exc.value).startswith(f"{recipe}: {line}")
