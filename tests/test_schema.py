@@ -1,10 +1,10 @@
 import math
 
 import pytest
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from weightspace.errors import ConfigError
-from weightspace.schema import FieldError, Schema, validate
+from weightspace.schema import FieldError, Schema, error_line, validate
 
 
 class Leaf(Schema):
@@ -65,6 +65,6 @@ def test_null_sections_and_lists_are_empty_but_optional_values_stay_none():
 
 
 def test_a_key_prefix_and_no_source():
-    with pytest.raises(ConfigError) as exc:
-        validate(Leaf, {"steps": 1.5}, key="model.head")
-    assert str(exc.value) == "key 'model.head.steps': Input should be a valid integer, got 1.5"
+    with pytest.raises(ValidationError) as exc:
+        Leaf.model_validate({"steps": 1.5})
+    assert error_line(exc.value, Leaf, key="model.head") == "key 'model.head.steps': Input should be a valid integer, got 1.5"

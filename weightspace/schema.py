@@ -4,7 +4,8 @@ Every document schema derives from ``Schema`` (pydantic v2), which fixes the con
 
 - unknown keys are refused, and so are NaN, ±Inf and floats beyond float32's range (tensors are float32:
   larger values overflow);
-- values are not coerced across types (``tfm: 1`` is not a boolean, ``epochs: "3"`` not an integer);
+- values are not coerced across types (``tfm: 1`` is not a boolean, ``epochs: "3"`` not an integer;
+  an integer is a valid float);
 - a section or list given as null (an empty YAML key) is empty.
 
 ``error_line`` turns a pydantic ``ValidationError`` into one line naming the file and the dotted key at
@@ -18,7 +19,7 @@ import types
 import typing
 from typing import Annotated, Any, Mapping, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from weightspace.errors import ConfigError
 
@@ -54,7 +55,7 @@ class Schema(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _null_is_empty(cls, value: Any, info) -> Any:
+    def _null_is_empty(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None:  # a field that may be None (``X | None``) keeps it: its origin is a union
             annotation = cls.model_fields[info.field_name].annotation
             origin = get_origin(annotation) or annotation
@@ -73,13 +74,16 @@ class Schema(BaseModel):
         return value
 
 
-def validate(model: type[M], data: Any, *, source: str | None = None, key: str = "",
-             context: Mapping[str, Any] | None = None) -> M:
-    """``model`` built from ``data``; a one-line ``ConfigError`` naming ``source`` and the dotted key otherwise."""
+def validate(model: type[M], data: Any, *, source: str | None = None, context: Mapping[str, Any] | None = None) -> M:
+    """``model`` built from ``data``; a one-line ``ConfigError`` naming ``source`` and the dotted key otherwise.
+
+    Validators find ``source`` and the given ``context`` (e.g. the folder relative paths start from) in
+    ``info.context``.
+    """
     try:
         return model.model_validate(data, context=dict(context or {}, source=source))
     except ValidationError as exc:
-        raise ConfigError(error_line(exc, model, key=key, source=source)) from None
+        raise ConfigError(error_line(exc, model, source=source)) from None
 
 
 def error_line(exc: ValidationError, model: type[BaseModel], *, key: str = "", source: str | None = None,
