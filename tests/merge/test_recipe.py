@@ -74,3 +74,15 @@ def test_shipped_lodo_recipes_load_and_their_options_resolve():
         get_method(job["method"]).resolve_params(job["params"], InputsInfo(len(job["inputs"]), True))
         methods.add(job["method"])
     assert {"task-arith", "iso-c", "tsv-m"} <= methods
+
+
+def test_references_are_kept_and_malformed_ones_name_the_file_and_field(tmp_path):
+    recipe = tmp_path / "m.yaml"
+    recipe.write_text("method: average\nbase: builtin:tiny-clip\ninputs: ['local-dir:a', 'hf-hub:org/x']\n")
+    job = load_recipe(recipe)
+    assert job["base"] == "builtin:tiny-clip"
+    assert job["inputs"] == [str(tmp_path / "a"), "hf-hub:org/x"]
+    recipe.write_text("method: average\ninputs: ['hf-hub:org/x@']\n")
+    with pytest.raises(ConfigError, match=r"'inputs\[0\]': 'hf-hub:org/x@': expected hf-hub:ORG/NAME\[@REVISION\]") as exc:
+        load_recipe(recipe)
+    assert str(exc.value).startswith(str(recipe))

@@ -1,7 +1,7 @@
 """YAML merge recipes: the file form of ``weightspace merge``.
 
     method: ties
-    base: ../ckpts/clip-b16          # paths are relative to this file; hf-hub:ORG/NAME stays as is
+    base: ../ckpts/clip-b16          # paths are relative to this file; hf-hub:ORG/NAME, builtin: stay as is
     inputs: [ft_k400, ft_ssv2]
     params: {density: 0.2, lambda: 1.0}
     include: [visual]                # optional, as are exclude, dtype, missing_in_base, output
@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from weightspace.checkpoint import HF_PREFIX
 from weightspace.errors import ConfigError
+from weightspace.refs import PathRef, parse_ref
 from weightspace.yaml_file import read_yaml_mapping
 
 RECIPE_KEYS = ("method", "base", "inputs", "params", "include", "exclude", "dtype", "missing_in_base", "output")
@@ -32,9 +32,10 @@ def _resolve_ref(ref, where: Path, field: str, path: Path) -> str:
     if not isinstance(ref, (str, os.PathLike)) or not str(ref):
         raise ConfigError(f"{path}: {field!r} must be a path or hf-hub: reference, got {ref!r}")
     ref = str(ref)
-    if ref.startswith(HF_PREFIX):
+    parsed = parse_ref(ref, f"{path}: {field!r}")
+    if not isinstance(parsed, PathRef):  # hf-hub:, builtin: are not files beside the recipe
         return ref
-    return str(where / Path(ref).expanduser())  # an absolute path survives the join
+    return str(where / Path(parsed.path).expanduser())  # an absolute path survives the join
 
 
 def _patterns(doc: dict, field: str, path: Path) -> list[str]:
