@@ -83,3 +83,14 @@ def test_every_shipped_suite_parses():
     assert find_suite("demo") == SUITES_DIR / "demo.yaml"
     with pytest.raises(ConfigError, match="no such file"):
         find_suite("no-such-suite")
+
+
+def test_references_in_suites_stay_references_and_local_dir_is_relative(tmp_path):
+    (tmp_path / "s.yaml").write_text("name: s\nbenchmarks: [{name: b, protocol: closed-set, "
+                                     "list: 'builtin:target/val.txt', classnames: 'local-dir:n.json'}]\n")
+    split = load_suite(tmp_path / "s.yaml").benchmarks[0].splits[0]
+    assert (split.list, split.classnames) == ("builtin:target/val.txt", str(tmp_path / "n.json"))
+    (tmp_path / "s.yaml").write_text("name: s\nbenchmarks: [{name: b, protocol: closed-set, "
+                                     "list: 'builtins:target/val.txt', classnames: n.json}]\n")
+    with pytest.raises(ConfigError, match=r"benchmarks\[b\].*list: 'builtins:target/val.txt': unknown reference scheme"):
+        load_suite(tmp_path / "s.yaml")

@@ -25,9 +25,9 @@ from typing import Any
 
 from weightspace.errors import ConfigError
 from weightspace.options import FLOAT32_MAX, shorten
+from weightspace.refs import BUILTIN, parse_ref
 from weightspace.yaml_file import read_yaml_mapping
 
-REF_SCHEMES = ("builtin:", "hf-hub:", "local-dir:")
 AMP_MODES = ("none", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
 NAMED_KEYS = ("strategy", "regularisers")  # registry entries: a name, or a mapping with name + parameters
@@ -244,7 +244,7 @@ def apply_overrides(data: dict, overrides: dict | None, source: str | None = Non
 
 
 def _resolve_path(value: str | None, base: Path | None) -> str | None:
-    if value is None or base is None or value.startswith(REF_SCHEMES) or Path(value).is_absolute():
+    if value is None or base is None or parse_ref(value).scheme is not None or Path(value).is_absolute():
         return value
     return str((base / value).resolve())
 
@@ -296,7 +296,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ConfigError(f"{w}key 'gwa.first_epoch': must be in [1, epochs={cfg.epochs}]")
     if cfg.gwa.sigma <= 0:
         raise ConfigError(f"{w}key 'gwa.sigma': must be > 0")
-    if not cfg.data.train.startswith("builtin:") and cfg.data.classnames is None:
+    if parse_ref(cfg.data.train, f"{w}key 'data.train'").scheme != BUILTIN and cfg.data.classnames is None:
         raise ConfigError(f"{w}key 'data.classnames': required when data.train is a list file")
     strategy = _lookup(get_strategy, cfg.strategy.name, "strategy.name", w)
     cfg.strategy.params = strategy.check_params(cfg.strategy.params, "strategy", cfg.source)
