@@ -9,7 +9,8 @@ A weightspace checkpoint is a folder in open_clip's Hub layout plus our own meta
     merge_manifest.json          only for merge outputs: inputs with hashes, method, parameters
 
 ``open_checkpoint`` also accepts a bare ``.safetensors`` file, a legacy ``.pt``/``.pth`` (loaded
-with ``torch.load(weights_only=True)`` only: never unpickle arbitrary objects) and ``hf-hub:ORG/NAME[@REV]``.
+with ``torch.load(weights_only=True)`` only: never unpickle arbitrary objects) and any reference of
+:mod:`weightspace.refs` (``hf-hub:ORG/NAME[@REV]``, ``builtin:tiny-clip``, ``local-dir:PATH``).
 Keys are normalised to CLIP's names (``module.``/``model.`` prefixes stripped) and tagged
 visual / text / logit_scale / temporal / extra; a checkpoint's ``source()`` reads the head's keys
 beside the CLIP's, so merging and inspection see one key space.
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Iterable, Protocol
 from weightspace import __version__
 from weightspace.atomic import atomic_dir, atomic_path
 from weightspace.errors import CheckpointError
+from weightspace.refs import PathRef, Ref, parse_ref
 from weightspace.safetensors_io import TensorInfo, code_of, read_header, read_tensor, write_streaming
 
 if TYPE_CHECKING:
@@ -40,7 +42,6 @@ CONFIG_NAME = "open_clip_config.json"
 META_NAME = "weightspace.json"
 MANIFEST_NAME = "merge_manifest.json"
 LEGACY_SUFFIXES = (".pt", ".pth", ".pyth", ".bin")
-HF_PREFIX = "hf-hub:"
 FORMAT_VERSION = 1
 
 _PREFIXES = ("module.", "model.")
@@ -261,16 +262,15 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def open_checkpoint(ref: str | os.PathLike) -> Checkpoint:
-    """Resolve a folder, a ``.safetensors``, a legacy ``.pt/.pth`` or ``hf-hub:ORG/NAME[@REV]``."""
+def open_checkpoint(ref: str | os.PathLike | Ref) -> Checkpoint:
+    """Resolve a folder, a ``.safetensors``, a legacy ``.pt/.pth`` or a reference (``hf-hub:ORG/NAME[@REV]``...)."""
     ref_s = str(ref)
-    if ref_s.startswith(HF_PREFIX):
-        from weightspace.hub.pull import download  # imported lazily: hub is optional at run time
-
-        ckpt = open_checkpoint(download(ref_s))
+    parsed = parse_ref(ref)
+    if not isinstance(parsed, PathRef):  # fetched or generated into a local folder first
+        ckpt = open_checkpoint(parsed.resolve())
         ckpt.ref = ref_s
         return ckpt
-    path = Path(ref_s.removeprefix("local-dir:"))
+    path = parsed.resolve()
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file or folder")
     if not path.is_dir() and not path.is_file():  # reading a FIFO or a device would block or never end

@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from weightspace.atomic import claim_dir, write_json, write_text
-from weightspace.data.synthetic import BUILTIN
+from weightspace.data.synthetic.refs import world_ref
 from weightspace.errors import ConfigError
 from weightspace.resources import RECIPES, SUITES, shipped
 
@@ -92,7 +92,7 @@ def demo_suite(worlds, out: Path, only: str | None = None) -> Path:
                "benchmarks": [b for b in doc["benchmarks"] if b["name"] == only]}
 
     def exists(split: dict) -> bool:
-        return split["list"][len(BUILTIN):].partition("/")[0] in worlds
+        return world_ref(split["list"]).name in worlds
 
     def resolve(split: dict) -> dict:
         return {**split, **{k: str(worlds.resolve(split[k])) for k in ("list", "classnames")}}

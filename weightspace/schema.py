@@ -100,6 +100,8 @@ def error_line(exc: ValidationError, model: type[BaseModel], *, key: str = "", s
     below = [e for e in errors if e[1][: len(at)] == at]
     deepest = max(below, key=lambda e: len(e[1]))[1]
     same = [e for e in below if e[1] == deepest]
+    # a union member whose type fitted but whose validator refused the value says more than the members that did not fit
+    same = [e for e in same if e[0]["type"] == "value_error"] or same
     first, parts, holder = same[0]
     error = (first.get("ctx") or {}).get("error")
     if isinstance(error, FieldError):

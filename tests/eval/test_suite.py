@@ -110,3 +110,16 @@ def test_suite_errors_name_the_file_and_the_dotted_key(tmp_path, body, line):
     with pytest.raises(ConfigError) as exc:
         load_suite(tmp_path / "s.yaml")
     assert str(exc.value) == f"{tmp_path / 's.yaml'}: {line}"
+
+
+def test_references_in_suites_stay_references_and_local_dir_is_relative(tmp_path):
+    (tmp_path / "s.yaml").write_text("name: s\nbenchmarks: [{name: b, protocol: closed-set, "
+                                     "list: 'builtin:target/val.txt', classnames: 'local-dir:n.json'}]\n")
+    split = load_suite(tmp_path / "s.yaml").benchmarks[0].splits[0]
+    assert (split.list, split.classnames) == ("builtin:target/val.txt", str(tmp_path / "n.json"))
+    (tmp_path / "s.yaml").write_text("name: s\nbenchmarks: [{name: b, protocol: closed-set, "
+                                     "list: 'builtins:target/val.txt', classnames: n.json}]\n")
+    with pytest.raises(ConfigError) as exc:
+        load_suite(tmp_path / "s.yaml")
+    assert str(exc.value).startswith(f"{tmp_path / 's.yaml'}: key 'benchmarks.0.list': 'builtins:target/val.txt': "
+                                     "unknown reference scheme 'builtins:'")

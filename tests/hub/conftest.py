@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from fake_hub import serve, use_fake_hub
-from hub_data import MODEL_CFG, TOKEN, eval_doc, tiny_state
+from .fake_hub import serve, use_fake_hub
+from .hub_data import MODEL_CFG, TOKEN, eval_doc, tiny_state
 from weightspace.checkpoint import MANIFEST_NAME, make_meta, save_checkpoint
 
 

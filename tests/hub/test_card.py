@@ -3,7 +3,7 @@ import json
 import pytest
 import yaml
 
-from hub_data import eval_doc
+from .hub_data import eval_doc
 from weightspace.checkpoint import MANIFEST_NAME, open_checkpoint
 from weightspace.errors import ConfigError
 from weightspace.hub.card import parents, render_card, results_table

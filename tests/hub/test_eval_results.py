@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from hub_data import eval_doc
+from .hub_data import eval_doc
 from weightspace.errors import ConfigError
 from weightspace.hub import eval_results
 

@@ -4,7 +4,7 @@ own ``hf-hub:`` loader reading what ``push`` wrote."""
 import pytest
 import torch
 
-from hub_data import MODEL_CFG, tiny_state
+from .hub_data import MODEL_CFG, tiny_state
 from weightspace.checkpoint import MANIFEST_NAME, make_meta, open_checkpoint, save_checkpoint
 from weightspace.errors import CheckpointError
 from weightspace.hub.push import push

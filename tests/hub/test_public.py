@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from hub_data import MODEL_CFG, tiny_state
+from .hub_data import MODEL_CFG, tiny_state
 from weightspace.checkpoint import MANIFEST_NAME, META_NAME, make_meta, save_checkpoint
 from weightspace.errors import ConfigError
 from weightspace.hub.public import public, public_name

@@ -3,8 +3,8 @@ import json
 import pytest
 import torch
 
-from hub_data import TOKEN
-from fake_hub import serve, use_fake_hub
+from .hub_data import TOKEN
+from .fake_hub import serve, use_fake_hub
 from weightspace.checkpoint import MANIFEST_NAME, META_NAME, WEIGHTS_NAME, open_checkpoint
 from weightspace.errors import CheckpointError, WeightspaceError
 from weightspace.hub import WEIGHTS_SHA_KEY
@@ -155,7 +155,7 @@ def test_copy_out_is_self_contained(fake_hub, merged_ckpt, tmp_path):
 def test_open_clip_repo_with_only_the_pickled_bin_is_read_safely(fake_hub, merged_ckpt, tmp_path):
     import io
 
-    from fake_hub import Repo
+    from .fake_hub import Repo
     from weightspace.checkpoint import CONFIG_NAME, LEGACY_WEIGHTS_NAME
 
     sd = open_checkpoint(merged_ckpt).state_dict()

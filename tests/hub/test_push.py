@@ -5,8 +5,8 @@ import logging
 import pytest
 import yaml
 
-from hub_data import TOKEN, eval_doc
-from fake_hub import serve, use_fake_hub
+from .hub_data import TOKEN, eval_doc
+from .fake_hub import serve, use_fake_hub
 from weightspace.checkpoint import META_NAME, WEIGHTS_NAME, save_safetensors, sha256_file
 from weightspace.atomic import MARKER
 from weightspace.errors import CheckpointError, ConfigError, OutputError, WeightspaceError
@@ -172,7 +172,7 @@ def test_eval_results_of_other_weights_are_refused(merged_ckpt, tmp_path):
 
 
 def test_bare_safetensors_is_pushed_as_open_clip_layout(fake_hub, tmp_path):
-    from hub_data import MODEL_CFG, tiny_state
+    from .hub_data import MODEL_CFG, tiny_state
 
     state = {f"module.{k}": v for k, v in tiny_state(2).items()}
     path = tmp_path / "bare.safetensors"
@@ -189,7 +189,7 @@ def test_bare_safetensors_is_pushed_as_open_clip_layout(fake_hub, tmp_path):
 
 
 def test_checkpoint_without_model_config_is_refused(tmp_path):
-    from hub_data import tiny_state
+    from .hub_data import tiny_state
 
     path = tmp_path / "bare.safetensors"
     save_safetensors(path, tiny_state(0))

@@ -90,3 +90,16 @@ def test_recipe_errors_name_the_file_and_the_dotted_key(tmp_path, text, line):
     with pytest.raises(ConfigError) as exc:
         load_recipe(recipe)
     assert str(exc.value).startswith(f"{recipe}: {line}")
+
+
+def test_references_are_kept_and_malformed_ones_name_the_file_and_field(tmp_path):
+    recipe = tmp_path / "m.yaml"
+    recipe.write_text("method: average\nbase: builtin:tiny-clip\ninputs: ['local-dir:a', 'hf-hub:org/x']\n")
+    job = load_recipe(recipe)
+    assert job["base"] == "builtin:tiny-clip"
+    assert job["inputs"] == [str(tmp_path / "a"), "hf-hub:org/x"]
+    recipe.write_text("method: average\ninputs: ['hf-hub:org/x@']\n")
+    with pytest.raises(ConfigError) as exc:
+        load_recipe(recipe)
+    assert str(exc.value) == (f"{recipe}: key 'inputs.0': 'hf-hub:org/x@': expected hf-hub:ORG/NAME[@REVISION], "
+                              "the revision is empty or malformed")

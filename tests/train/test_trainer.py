@@ -137,3 +137,17 @@ def test_a_data_set_of_unreadable_videos_is_refused_before_training(tiny_clip, t
     with pytest.raises(WeightspaceError, match=r"4 of 4 videos cannot be read .*v0\.mp4.* and 1 more"):
         train(recipe(tiny_clip, tmp_path / "run", epochs=1), dataset=ds)
     assert not (tmp_path / "run" / "snapshots").exists()
+
+
+def test_resolve_init_generates_the_tiny_clip_and_passes_other_references(monkeypatch, tmp_path):
+    from weightspace.data.synthetic import tiny_clip as tiny_clip_mod
+    from weightspace.train.trainer import resolve_init
+
+    monkeypatch.setattr(tiny_clip_mod, "ensure_tiny_clip", lambda: tmp_path / "tiny")
+    assert resolve_init("builtin:tiny-clip") == str(tmp_path / "tiny")
+    for init in ("hf-hub:org/name@v1", "ViT-B-16", "local-dir:/ckpt", "runs/x/gwa"):
+        assert resolve_init(init) == init
+    with pytest.raises(ConfigError, match=r"^model\.init 'builtin:source_a': unknown built-in model \(available: builtin:tiny-clip\)"):
+        resolve_init("builtin:source_a")
+    with pytest.raises(ConfigError, match=r"^model\.init: 'hf-hub:org': hub id 'org': expected ORG/NAME"):
+        resolve_init("hf-hub:org")

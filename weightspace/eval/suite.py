@@ -1,7 +1,7 @@
 """Evaluation suites: a YAML file naming benchmarks, their protocol and split files.
 
 Schema (paths are relative to the suite file; ``${VAR}`` / ``${VAR:-default}`` expand from the
-environment; ``builtin:WORLD/FILE`` points into the built-in world, see ``weightspace.data.synthetic``)::
+environment; ``builtin:WORLD/FILE`` points into the built-in world, see ``weightspace.refs``)::
 
     name: demo                       # suite name (results are keyed by name + content hash)
     model:                           # defaults for every benchmark
@@ -38,10 +38,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from weightspace.data.synthetic import BUILTIN
 from weightspace.errors import ConfigError
 from weightspace.eval.ensemble import AGGREGATIONS
 from weightspace.eval.protocols import get_protocol
+from weightspace.refs import PathRef, parse_ref, resolve
 from weightspace.schema import FieldError, Schema, validate
 from weightspace.yaml_file import read_yaml_mapping
 
@@ -161,17 +161,11 @@ class Suite:
 
 
 def resolve_path(value: str, where: str) -> Path:
-    if value.startswith(BUILTIN):
-        from weightspace.data.synthetic import ensure_worlds  # the built-in world is generated on demand (cached)
-
-        try:
-            return ensure_worlds().resolve(value)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
+    ref = parse_ref(value, where)
     m = _VAR.search(value)
-    if m:
+    if m and isinstance(ref, PathRef):
         raise ConfigError(f"{where}: environment variable {m.group(1)} is not set ({value})")
-    return Path(value)
+    return resolve(ref, where)  # builtin: is generated on demand (cached)
 
 
 def _path(value: str, info: ValidationInfo) -> str:
@@ -179,9 +173,13 @@ def _path(value: str, info: ValidationInfo) -> str:
     if not value:
         raise ValueError("expected a path string")
     value = expand_vars(value)
-    if value.startswith(BUILTIN) or _VAR.search(value) or os.path.isabs(value):
+    try:
+        ref = parse_ref(value)
+    except ConfigError as exc:  # pydantic names the file and the key
+        raise ValueError(str(exc)) from None
+    if not isinstance(ref, PathRef) or _VAR.search(value) or os.path.isabs(ref.path):
         return value
-    return str(info.context["base"] / value)
+    return str(info.context["base"] / ref.path)
 
 
 SuitePath = Annotated[str, AfterValidator(_path)]

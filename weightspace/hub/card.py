@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from weightspace import __version__
-from weightspace.checkpoint import HF_PREFIX, Checkpoint
+from weightspace.checkpoint import Checkpoint
 from weightspace.errors import ConfigError
-from weightspace.hub.refs import hub_id_of
+from weightspace.hub.refs import HubRef, hub_id_of
 from weightspace.resources import MODEL_CARDS, shipped
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ def render_card(
         body = body_template.render(
             repo_id=repo_id,
             name=repo_id.split("/")[-1],
-            hub_ref=f"{HF_PREFIX}{repo_id}",
+            hub_ref=str(HubRef(repo_id)),
             manifest=manifest,
             method=(manifest or {}).get("method"),
             n_inputs=sum(1 for e in (manifest or {}).get("inputs") or [] if e.get("role") == "input"),

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import re
 
-_LOCAL_PATH = re.compile(r"^(?:local-dir:)?(?:/|~|\.{1,2}/|[A-Za-z]:[\\/])")
+from weightspace.errors import WeightspaceError
+from weightspace.refs import PathRef, parse_ref
+
+_LOCAL_PATH = re.compile(r"^(?:/|~|\.{1,2}/|[A-Za-z]:[\\/])")  # absolute, home- or dot-relative
 
 
 def public_name(text: str) -> str:
     """``text`` with a local path reduced to its file or folder name; anything else unchanged."""
-    if not _LOCAL_PATH.match(text):
+    try:
+        ref = parse_ref(text)
+    except WeightspaceError:  # free text that only looks like a reference
         return text
-    parts = [p for p in re.split(r"[\\/]", text.removeprefix("local-dir:")) if p not in ("", ".", "..", "~")]
+    if not isinstance(ref, PathRef) or not _LOCAL_PATH.match(ref.path):
+        return text
+    parts = [p for p in re.split(r"[\\/]", ref.path) if p not in ("", ".", "..", "~")]
     return parts[-1] if parts else "local"
 
 

@@ -1,7 +1,8 @@
 """Pull: ``hf-hub:ORG/NAME[@REV]`` -> a local checkpoint folder in the huggingface_hub cache, verified.
 
-``weightspace.checkpoint.open_checkpoint`` calls :func:`download` for every ``hf-hub:`` reference, so merge
-inputs, eval and train init all accept Hub ids. Files come from ``snapshot_download`` (cached, shared with
+Resolving an ``hf-hub:`` reference (:class:`weightspace.hub.refs.HubRef`, e.g. in
+``weightspace.checkpoint.open_checkpoint``) calls :func:`download`, so merge inputs, eval and train init all
+accept Hub ids. Files come from ``snapshot_download`` (cached, shared with
 other Hugging Face tools; offline it serves the cached snapshot). After download, the weights' sha256 is
 checked against every hash the repo itself records: the merge manifest's output hash and the
 ``weights_sha256`` that ``weightspace push`` adds to ``weightspace.json``.
@@ -20,17 +21,17 @@ from weightspace.atomic import atomic_dir
 from weightspace.errors import CheckpointError, WeightspaceError
 from weightspace.hub import EVAL_RESULTS_NAME, README_NAME, WEIGHTS_SHA_KEY
 from weightspace.hub.client import endpoint, hub_errors
-from weightspace.hub.refs import parse_hub_ref
+from weightspace.hub.refs import HubRef, parse_hub_ref
 
 # Only what a checkpoint needs: repos made by open_clip also hold .bin weights and tokenizer files.
 REPO_FILES = [CONFIG_NAME, WEIGHTS_NAME, HEAD_NAME, META_NAME, MANIFEST_NAME, EVAL_RESULTS_NAME, README_NAME]
 
 
-def download(ref: str, *, token: str | None = None, cache_dir: str | os.PathLike | None = None) -> Path:
+def download(ref: str | HubRef, *, token: str | None = None, cache_dir: str | os.PathLike | None = None) -> Path:
     """Download (or find in the cache) the checkpoint files of ``ref`` and verify the weights' hash."""
     from huggingface_hub import snapshot_download
 
-    hub = parse_hub_ref(ref)
+    hub = ref if isinstance(ref, HubRef) else parse_hub_ref(ref)
 
     def fetch(patterns: list[str]) -> Path:
         with hub_errors(str(hub), "download"):

@@ -1,7 +1,7 @@
 """YAML merge recipes: the file form of ``weightspace merge``.
 
     method: ties
-    base: ../ckpts/clip-b16          # paths are relative to this file; hf-hub:ORG/NAME stays as is
+    base: ../ckpts/clip-b16          # paths are relative to this file; hf-hub:ORG/NAME, builtin: stay as is
     inputs: [ft_k400, ft_ssv2]
     params: {density: 0.2, lambda: 1.0}
     include: [visual]                # optional, as are exclude, dtype, missing_in_base, output
@@ -23,7 +23,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
-from weightspace.checkpoint import HF_PREFIX
+from weightspace.errors import ConfigError
+from weightspace.refs import PathRef, parse_ref
 from weightspace.schema import FieldError, Schema, validate
 from weightspace.yaml_file import read_yaml_mapping
 
@@ -31,9 +32,13 @@ from weightspace.yaml_file import read_yaml_mapping
 def _resolve_ref(ref: str, info: ValidationInfo) -> str:
     if not ref:
         raise ValueError(f"must be a path or hf-hub: reference, got {ref!r}")
-    if ref.startswith(HF_PREFIX):
+    try:
+        parsed = parse_ref(ref)
+    except ConfigError as exc:  # pydantic names the file and the key
+        raise ValueError(str(exc)) from None
+    if not isinstance(parsed, PathRef):  # hf-hub:, builtin: are not files beside the recipe
         return ref
-    return str(info.context["base"] / Path(ref).expanduser())  # an absolute path survives the join
+    return str(info.context["base"] / Path(parsed.path).expanduser())  # an absolute path survives the join
 
 
 Ref = Annotated[str, AfterValidator(_resolve_ref)]  # a checkpoint path (relative to the recipe) or hf-hub: reference

@@ -1,8 +1,8 @@
 """Build and load open_clip CLIP models from the references users give.
 
 A reference is one of:
-- a weightspace/open_clip checkpoint folder, ``local-dir:PATH``, ``hf-hub:ORG/NAME[@REV]``: the
-  architecture comes from its ``open_clip_config.json``;
+- a weightspace/open_clip checkpoint folder or any reference of ``weightspace.refs`` (``local-dir:PATH``,
+  ``hf-hub:ORG/NAME[@REV]``, ``builtin:tiny-clip``): the architecture comes from its ``open_clip_config.json``;
 - a bare ``.safetensors`` or legacy ``.pt``/``.pth`` file: give the architecture with ``model_name``;
 - an open_clip model name (``ViT-B-16``) with ``pretrained`` = a tag (needs the network) or a file.
 
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from weightspace.checkpoint import HF_PREFIX, Checkpoint, open_checkpoint
+from weightspace.checkpoint import Checkpoint, open_checkpoint
 from weightspace.errors import CheckpointError, ConfigError
+from weightspace.refs import parse_ref
 
 if TYPE_CHECKING:
     import torch
@@ -138,7 +139,8 @@ def tagged_configs(name: str, tag: str) -> tuple[dict, dict]:
 
 def load_clip(ref: str, *, model_name: str | None = None, pretrained: str | None = None) -> LoadedCLIP:
     """Load a CLIP from a checkpoint reference or an open_clip name (+ pretrained tag or file)."""
-    is_path = ref.startswith((HF_PREFIX, "local-dir:")) or Path(ref).exists()
+    parsed = parse_ref(ref)
+    is_path = parsed.scheme is not None or Path(ref).exists()
     if not is_path:
         if pretrained and not Path(pretrained).is_file():  # an open_clip tag
             import open_clip
@@ -154,7 +156,7 @@ def load_clip(ref: str, *, model_name: str | None = None, pretrained: str | None
             return LoadedCLIP(build_clip(model_cfg), model_cfg, None, None)
         ckpt = open_checkpoint(pretrained)
     else:
-        ckpt = open_checkpoint(ref)
+        ckpt = open_checkpoint(parsed)
         model_cfg = ckpt.model_cfg or (model_config(model_name) if model_name else None)
         if model_cfg is None:
             raise ConfigError(f"{ref}: no open_clip_config.json beside the weights; pass the architecture (model_name)")

@@ -17,8 +17,9 @@ from typing import Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from weightspace.data.synthetic import BUILTIN
+from weightspace.data.synthetic.refs import BuiltinRef
 from weightspace.errors import ConfigError
+from weightspace.refs import PathRef, parse_ref
 from weightspace.train.config import DataConfig
 
 
@@ -58,22 +59,20 @@ def resolve_data(cfg: DataConfig) -> DataSource:
     """Files behind ``data.train``/``data.classnames``.
 
     ``builtin:WORLD[/SPLIT]`` names a split of the built-in world (generated and cached on first use
-    by ``weightspace.data.synthetic.ensure_worlds``); SPLIT defaults to ``train`` (``base_train`` for
-    base-to-novel training).
+    by ``weightspace.data.synthetic.ensure_worlds``); SPLIT defaults to ``train``. The class names
+    default to that split's.
     """
-    if cfg.train.startswith(BUILTIN):
-        from weightspace.data.synthetic import ensure_worlds
-
-        name, _, split = cfg.train[len(BUILTIN):].partition("/")
+    train = parse_ref(cfg.train, where="data.train")
+    if isinstance(train, BuiltinRef):
         try:
-            world = ensure_worlds()[name]
-            split = split or "train"
-            list_file, names_file = world.list_file(split), world.classnames_file(split)
+            list_file, names_file = train.training_files()
         except ConfigError as exc:
             raise ConfigError(f"data.train {cfg.train!r}: {exc}") from None
         src = DataSource(list_file, Path(cfg.classnames) if cfg.classnames else names_file, None)
+    elif isinstance(train, PathRef):
+        src = DataSource(train.resolve(), Path(cfg.classnames), Path(cfg.root) if cfg.root else None)
     else:
-        src = DataSource(Path(cfg.train), Path(cfg.classnames), Path(cfg.root) if cfg.root else None)
+        raise ConfigError(f"data.train {cfg.train!r}: expected a list file or builtin:WORLD[/SPLIT]")
     for key, path in (("data.train", src.train), ("data.classnames", src.classnames)):
         if not path.is_file():
             raise ConfigError(f"{key}: {path}: no such file")

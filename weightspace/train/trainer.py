@@ -78,13 +78,15 @@ def snapshot_dir(output: Path, epoch: int) -> Path:
 
 
 def resolve_init(init: str) -> str:
-    if init == "builtin:tiny-clip":
-        from weightspace.data.synthetic import ensure_tiny_clip
+    from weightspace.data.synthetic.refs import TINY_CLIP, BuiltinRef
+    from weightspace.refs import parse_ref
 
-        return str(ensure_tiny_clip())
-    if init.startswith("builtin:"):
-        raise ConfigError(f"model.init {init!r}: unknown built-in model (available: builtin:tiny-clip)")
-    return init
+    ref = parse_ref(init, where="model.init")
+    if not isinstance(ref, BuiltinRef):
+        return init  # paths, open_clip names and hf-hub: ids are opened by load_clip
+    if not ref.is_model:
+        raise ConfigError(f"model.init {init!r}: unknown built-in model (available: builtin:{TINY_CLIP})")
+    return str(ref.resolve())
 
 
 def _flat(d: dict, prefix: str = "") -> dict:

@@ -40,8 +40,6 @@ from __future__ import annotations
 
 from weightspace._lazy import lazy_exports
 
-BUILTIN = "builtin:"  # references into the built-in world: builtin:WORLD/FILE, builtin:tiny-clip
-
 _EXPORTS = {
     "ensure_worlds": "worlds",
     "Worlds": "worlds",

@@ -32,9 +32,9 @@ import numpy as np
 
 from weightspace.atomic import atomic_dir
 from weightspace.cache_root import resolve_cache_root
-from weightspace.data.synthetic import BUILTIN
 from weightspace.data.encode import write_video
 from weightspace.data.synthetic.motion import ACTIONS
+from weightspace.data.synthetic.refs import BuiltinRef, world_ref
 from weightspace.data.synthetic.render import COLOURS, SHAPES, VideoSpec, render_video
 from weightspace.data.synthetic.scenes import NEUTRAL_SCENES, SCENES, STYLES
 from weightspace.errors import ConfigError
@@ -286,11 +286,15 @@ class Worlds(Mapping):
     def __contains__(self, name: object) -> bool:  # Mapping's default relies on KeyError
         return name in self.worlds
 
-    def resolve(self, ref: str) -> Path:
-        """``builtin:WORLD/FILE`` (or ``WORLD/FILE``) -> the file's path in these worlds."""
-        name, _, rel = ref.removeprefix(BUILTIN).partition("/")
-        folder = Path(self[name].folder)
-        return folder / rel if rel else folder
+    def resolve(self, ref: str | BuiltinRef) -> Path:
+        """``builtin:WORLD[/SPLIT or /FILE]`` (or the same without ``builtin:``) -> its path in these worlds:
+        the world's folder, the split's list file, or the file."""
+        ref = world_ref(ref)
+        world = self[ref.name]
+        if ref.part in SPLIT_FILES:
+            return world.list_file(ref.part)
+        folder = Path(world.folder)
+        return folder / ref.part if ref.part else folder
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.worlds)
