@@ -49,7 +49,6 @@ WISE_FT_ALPHA = 0.5  # Open-VCLIP's test-time patching ratio for B/16 (Open-VCLI
 RHO = 0.5  # prediction-ensemble weight on frozen CLIP logits
 QUICK_TRAIN = {"epochs": 2, "batch_size": 4, "data.num_frames": 4, "state_every": 2,
                "gwa.mu": 1.5, "gwa.sigma": 1.0}
-LOG_EVERY = 10  # optimiser steps between training progress lines in the log
 # the world checks' targets (issue: motion learnable by fine-tuning, static bias visible zero-shot)
 MOTION_GAIN, MOTION_CHANCE_X = 0.25, 3.0
 BIAS_CHANCE_X, BIAS_GAP = 2.0, 0.15
@@ -108,15 +107,6 @@ def demo_suite(worlds, out: Path, only: str | None = None) -> Path:
     return path
 
 
-def _log_progress(name: str):
-    """A training hook: a log line every ``LOG_EVERY`` optimiser steps (visible in demo.log, terminal or not)."""
-    def hook(info) -> None:
-        if info.global_step % LOG_EVERY == 0:
-            logger.info("train %s: epoch %d, step %d, loss %.3f", name, info.epoch, info.global_step,
-                        info.logs.get("loss", float("nan")))
-    return hook
-
-
 def _train_all(worlds, clip: Path, out: Path, seed: int, quick: bool, progress: bool) -> dict:
     from weightspace.train import train
 
@@ -132,7 +122,7 @@ def _train_all(worlds, clip: Path, out: Path, seed: int, quick: bool, progress: 
             overrides.update(QUICK_TRAIN)
         label = f"{name} (seed {seed})"
         t0 = time.perf_counter()
-        results[name] = train(shipped(RECIPES, "demo", recipe), overrides, hooks=[_log_progress(label)], progress=progress)
+        results[name] = train(shipped(RECIPES, "demo", recipe), overrides, progress=progress)
         logger.info("train %s: done in %.0f s", label, time.perf_counter() - t0)
     return results
 

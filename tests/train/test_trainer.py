@@ -137,3 +137,27 @@ def test_a_data_set_of_unreadable_videos_is_refused_before_training(tiny_clip, t
     with pytest.raises(WeightspaceError, match=r"4 of 4 videos cannot be read .*v0\.mp4.* and 1 more"):
         train(recipe(tiny_clip, tmp_path / "run", epochs=1), dataset=ds)
     assert not (tmp_path / "run" / "snapshots").exists()
+
+
+@pytest.mark.parametrize("terminal", ["0", "1"])
+def test_training_progress_reaches_a_log_file_once_per_line_terminal_or_not(tiny_clip, tmp_path, monkeypatch, terminal):
+    import logging
+
+    from weightspace import progress
+
+    monkeypatch.setenv("TTY_COMPATIBLE", terminal)  # rich: stderr is (not) a terminal
+    monkeypatch.setattr(progress, "LOG_EVERY", 0)
+    handler = logging.FileHandler(tmp_path / "run.log", encoding="utf-8")
+    root = logging.getLogger("weightspace")
+    root.addHandler(handler)
+    level = root.level
+    root.setLevel(logging.INFO)
+    try:
+        res = train(recipe(tiny_clip, tmp_path / "run", epochs=1), dataset=TensorVideos(n=8), progress=True)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+    lines = [line for line in (tmp_path / "run.log").read_text().splitlines() if line.startswith(f"train {res.output}: ")]
+    # 8 videos, batch 4: the start and 2 steps, each line once
+    assert [line.split(": ")[1].split(",")[0] for line in lines] == ["0/2 (0%)", "1/2 (50%)", "2/2 (100%)"]
