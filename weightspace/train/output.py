@@ -39,22 +39,14 @@ class TrainResult:
 @dataclass(frozen=True)
 class RunFolder:
     root: Path
+    state: Path
+    gwa: Path
+    metrics: Path
+    loss_curve: Path
 
-    @property
-    def state(self) -> Path:
-        return self.root / STATE_DIR
-
-    @property
-    def gwa(self) -> Path:
-        return self.root / GWA_DIR
-
-    @property
-    def metrics(self) -> Path:
-        return self.root / METRICS
-
-    @property
-    def loss_curve(self) -> Path:
-        return self.root / LOSS_PNG
+    @classmethod
+    def at(cls, root: Path) -> "RunFolder":
+        return cls(root, root / STATE_DIR, root / GWA_DIR, root / METRICS, root / LOSS_PNG)
 
     def snapshot(self, epoch: int) -> Path:
         return self.root / SNAPSHOTS / f"epoch_{epoch:03d}"

@@ -9,7 +9,6 @@ from weightspace.progress import progress_bar
 
 class TrainProgress:
     def __init__(self, total_steps: int, description: str = "train", *, enabled: bool = True):
-        self.enabled = enabled
         self._progress = progress_bar(
             TextColumn("[bold]epoch {task.fields[epoch]}"),
             BarColumn(),

@@ -66,7 +66,7 @@ class Trainer:
         self.hooks = list(hooks)
         self.show_progress = progress
         self.overwrite = overwrite
-        self.folder = RunFolder(Path(cfg.output))
+        self.folder = RunFolder.at(Path(cfg.output))
         self.dataset = dataset  # None: the recipe's data section
 
     def run(self) -> TrainResult:
