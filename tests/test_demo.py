@@ -68,6 +68,29 @@ def test_demo_rerun_skips_finished_steps(demo):
     assert again.scores == first.scores and again.best_merge == first.best_merge
 
 
+def test_the_demo_runs_what_its_pipeline_names(demo, tmp_path):
+    import yaml
+
+    from weightspace.resources import DEMO_PIPELINE, shipped
+
+    root, _ = demo
+    doc = yaml.safe_load(shipped(*DEMO_PIPELINE).read_text())
+    doc["runs"] = {n: doc["runs"][n] for n in ("plain", "source_b", "source_c")}  # the quick worlds lack source_c
+    doc["merges"] = {"plain_gwa": doc["merges"]["plain_gwa"],
+                     "ties": {**doc["merges"]["ties"], "of": ["plain", "source_b", "source_c"]}}
+    doc["variants"] = {}
+    (tmp_path / "small.yaml").write_text(yaml.safe_dump(doc))
+    res = run_demo(tmp_path / "out", pipeline=tmp_path / "small.yaml", cache_root=root / "cache", quick=True,
+                   progress=False)
+    assert set(res.scores) == {"clip", "plain", "source_b", "plain_gwa", "ties"}
+    assert sorted(p.name for p in (tmp_path / "out" / "train" / "seed-0").iterdir()) == ["plain", "source_b"]
+    manifest = json.loads((tmp_path / "out" / "merges" / "seed-0" / "ties" / "merge_manifest.json").read_text())
+    assert [i["role"] for i in manifest["inputs"]] == ["base", "input", "input"] and manifest["params"]["density"] == 0.2
+    gwa = json.loads((tmp_path / "out" / "merges" / "seed-0" / "plain_gwa" / "merge_manifest.json").read_text())
+    assert (gwa["params"]["mu"], gwa["params"]["sigma"]) == (1.5, 1.0)  # the quick run's own online GWA
+    assert "## Findings" in res.report.read_text() and "sweep" not in res.report.read_text()
+
+
 def _result(name, target, oc_neutral, decorrelated):
     from weightspace.eval.results import EvalResult, Row
 

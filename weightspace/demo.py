@@ -1,14 +1,17 @@
 """The main job end to end on the built-in world: ``weightspace demo``.
 
+What is trained, merged and scored is the pipeline recipe (``recipes/demo/pipeline.yaml``, or a copy:
+``--pipeline FILE``; ``weightspace.demo_pipeline``):
+
 1. worlds + the tiny CLIP (``weightspace.data.synthetic``, cached);
-2. training from ``recipes/demo``, repeated for each of ``seeds`` training seeds: ``plain``, ``accumulate``
-   (Open-MeDe's gradient-accumulation baseline) and ``meta`` on source_a (epoch snapshots + online GWA), and
-   ``plain`` on every other source world (the task vectors for task arithmetic);
-3. merges per seed: offline GWA over each run's snapshots, WiSE-FT of the meta GWA with the tiny CLIP, a task
-   arithmetic λ sweep across the source models (λ chosen on the sources' validation sets, never on the
-   target), and every merge in ``SOURCE_MERGES`` across the same models;
-4. every model and merge scored on ``recipes/suites/demo.yaml`` (base-to-novel, zero-shot target, two
-   out-of-context splits, sources, source_a's scene-decorrelated split), plus CLIP prediction ensembling;
+2. the pipeline's training runs, repeated for each of ``seeds`` training seeds (the shipped one: ``plain``,
+   ``accumulate`` (Open-MeDe's gradient-accumulation baseline), ``meta`` and ``mote`` on source_a, ``plain``
+   on every other source world: the task vectors for task arithmetic);
+3. its merges per seed (offline GWA over a run's snapshots, WiSE-FT, a task-arithmetic λ sweep selected on
+   the sources' validation sets, never on the target, TIES, Iso-C, TSV-M);
+4. every run, merge and variant (CLIP prediction ensembling, temporal feature modulation) scored on its
+   suite (the shipped one: base-to-novel, zero-shot target, two out-of-context splits, sources, source_a's
+   scene-decorrelated split);
 5. a seed leaderboard (mean ± std), findings that claim a difference only beyond two standard errors,
    the world checks, ``report/findings.json``, plots and a Hub dry-run folder for the best merge.
 
@@ -27,29 +30,14 @@ from pathlib import Path
 import yaml
 
 from weightspace.atomic import claim_dir, write_json, write_text
-from weightspace.data.synthetic.refs import world_ref
+from weightspace.data.synthetic.refs import BuiltinRef
+from weightspace.demo_pipeline import ZERO_SHOT, LoadedPipeline, load_pipeline, recipe_value
 from weightspace.errors import ConfigError
-from weightspace.resources import RECIPES, SUITES, shipped
+from weightspace.refs import parse_ref
+from weightspace.yaml_file import read_yaml_mapping
 
 logger = logging.getLogger(__name__)
 
-# training runs: name -> (recipe in recipes/demo, world it trains on)
-RUNS = {"plain": ("plain.yaml", "source_a"), "accumulate": ("accumulate.yaml", "source_a"), "meta": ("meta.yaml", "source_a"),
-        "source_b": ("source_b.yaml", "source_b"), "source_c": ("source_c.yaml", "source_c"), "mote": ("mote.yaml", "source_a")}
-SOURCE_RUNS = ("plain", "source_b", "source_c")  # one model per source world (plain is source_a's)
-# merges across the source models besides the λ sweep: name -> (method, params, description); add a method here
-SOURCE_MERGES = {
-    "ties": ("ties", {"density": 0.2}, "TIES over {n} sources, density 0.2"),
-    "iso_c": ("iso-c", {"scale": 1.0}, "Iso-C over {n} sources, scale 1.0"),
-    "tsv_m": ("tsv-m", {"alpha": 1.0, "svd_exclude": ["text_projection"]},
-              "TSV-M over {n} sources, alpha 1.0 (text_projection averaged)"),
-}
-LAMBDAS = tuple(round(0.1 * i, 1) for i in range(1, 11))  # task-arithmetic sweep 0.1..1.0
-WISE_FT_ALPHA = 0.5  # Open-VCLIP's test-time patching ratio for B/16 (Open-VCLIP script/testing/temporal_test_b16)
-RHO = 0.5  # prediction-ensemble weight on frozen CLIP logits
-QUICK_TRAIN = {"epochs": 2, "batch_size": 4, "data.num_frames": 4, "state_every": 2,
-               "gwa.mu": 1.5, "gwa.sigma": 1.0}
-LOG_EVERY = 10  # optimiser steps between training progress lines in the log
 # the world checks' targets (issue: motion learnable by fine-tuning, static bias visible zero-shot)
 MOTION_GAIN, MOTION_CHANCE_X = 0.25, 3.0
 BIAS_CHANCE_X, BIAS_GAP = 2.0, 0.15
@@ -83,19 +71,21 @@ def _worlds_and_clip(cache_root, seed: int, quick: bool, progress: bool):
     return worlds, clip
 
 
-def demo_suite(worlds, out: Path, only: str | None = None) -> Path:
-    """``recipes/suites/demo.yaml`` pointed at these worlds; splits of worlds that don't exist are dropped. With
-    ``only``, just that benchmark (the λ sweep selects on the sources alone, so it scores nothing else)."""
-    doc = yaml.safe_load(shipped(*SUITES, "demo.yaml").read_text(encoding="utf-8"))
+def demo_suite(suite: Path, worlds, out: Path, only: str | None = None) -> Path:
+    """The ``suite`` file pointed at these worlds; splits of worlds that don't exist are dropped. With ``only``,
+    just that benchmark (a sweep selects on its objective alone, so it scores nothing else)."""
+    doc = read_yaml_mapping(suite, "suite")
     if only:
         doc = {**doc, "name": f"{doc['name']}-{only}", "heldout": only,
                "benchmarks": [b for b in doc["benchmarks"] if b["name"] == only]}
 
     def exists(split: dict) -> bool:
-        return world_ref(split["list"]).name in worlds
+        ref = parse_ref(split["list"])
+        return not isinstance(ref, BuiltinRef) or ref.name in worlds
 
     def resolve(split: dict) -> dict:
-        return {**split, **{k: str(worlds.resolve(split[k])) for k in ("list", "classnames")}}
+        return {**split, **{k: str(worlds.resolve(split[k])) for k in ("list", "classnames")
+                            if isinstance(parse_ref(split[k]), BuiltinRef)}}
 
     for bench in doc["benchmarks"]:
         if "splits" in bench:
@@ -108,31 +98,23 @@ def demo_suite(worlds, out: Path, only: str | None = None) -> Path:
     return path
 
 
-def _log_progress(name: str):
-    """A training hook: a log line every ``LOG_EVERY`` optimiser steps (visible in demo.log, terminal or not)."""
-    def hook(info) -> None:
-        if info.global_step % LOG_EVERY == 0:
-            logger.info("train %s: epoch %d, step %d, loss %.3f", name, info.epoch, info.global_step,
-                        info.logs.get("loss", float("nan")))
-    return hook
-
-
-def _train_all(worlds, clip: Path, out: Path, seed: int, quick: bool, progress: bool) -> dict:
+def _train_all(pipeline: LoadedPipeline, worlds, clip: Path, out: Path, seed: int, quick: bool, progress: bool) -> dict:
     from weightspace.train import train
 
     results = {}
-    for name, (recipe, world) in RUNS.items():
-        if world not in worlds:
-            continue
-        w = worlds[world]
-        overrides = {"model.init": str(clip), "data.train": str(w.list_file("train")),
-                     "data.classnames": str(w.classnames_file("train")), "output": str(out / "train" / f"seed-{seed}" / name),
-                     "seed": seed}
+    for name, run in pipeline.spec.runs.items():
+        overrides = {"model.init": str(clip)}
+        if run.world is not None:
+            if run.world not in worlds:
+                continue
+            w = worlds[run.world]
+            overrides.update({"data.train": str(w.list_file("train")), "data.classnames": str(w.classnames_file("train"))})
+        overrides.update({"output": str(out / "train" / f"seed-{seed}" / name), "seed": seed})
         if quick:
-            overrides.update(QUICK_TRAIN)
+            overrides.update(pipeline.spec.quick)
         label = f"{name} (seed {seed})"
         t0 = time.perf_counter()
-        results[name] = train(shipped(RECIPES, "demo", recipe), overrides, hooks=[_log_progress(label)], progress=progress)
+        results[name] = train(pipeline.recipes[name], overrides, progress=progress)
         logger.info("train %s: done in %.0f s", label, time.perf_counter() - t0)
     return results
 
@@ -178,51 +160,59 @@ def _md_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(f"| {line} |" for line in fmt)
 
 
-def _models_of_seed(seed: int, worlds, clip: Path, out: Path, evaluator, selector, quick: bool, progress: bool):
+def _models_of_seed(pipeline: LoadedPipeline, seed: int, worlds, clip: Path, out: Path, evaluator, selectors: dict,
+                    quick: bool, progress: bool):
     """Train, merge and score everything that depends on the training seed."""
     from weightspace.eval.sweep import run_sweep
 
-    runs = _train_all(worlds, clip, out, seed, quick, progress)
-    sources = [n for n in SOURCE_RUNS if n in runs]
+    spec = pipeline.spec
+    runs = _train_all(pipeline, worlds, clip, out, seed, quick, progress)
     refs = {n: str(runs[n].snapshots[-1]) for n in runs}
-    names = {"plain": "plain fine-tuning, last epoch", "accumulate": "plain + gradient accumulation (meta's 4 sets, no virtual step), last epoch",
-             "meta": "Open-MeDe meta, last epoch", "source_b": "plain on source_b", "source_c": "plain on source_c",
-             "mote": "MoTE (4 temporal experts + WMR), last epoch, experts merged uniformly"}
+    names = {n: run.what for n, run in spec.runs.items()}
     merges = out / "merges" / f"seed-{seed}"
+    sweeps = {}
     t0 = time.perf_counter()
-    for run in ("plain", "accumulate", "meta"):
-        refs[f"{run}_gwa"] = _merge_once("gwa", runs[run].snapshots, merges / f"{run}_gwa",
-                                         params=_gwa_params(runs[run]), progress=progress)
-        names[f"{run}_gwa"] = f"GWA over {run} snapshots"
-    refs["meta_gwa_wiseft"] = _merge_once("wise-ft", [refs["meta_gwa"]], merges / "meta_gwa_wiseft", base=str(clip),
-                                          params={"alpha": WISE_FT_ALPHA}, progress=progress)
-    names["meta_gwa_wiseft"] = f"WiSE-FT(meta GWA, CLIP), alpha={WISE_FT_ALPHA}"
-    source_models = [refs[s] for s in sources]
-    sweep = run_sweep("task-arith", source_models, base=str(clip), param="lambda", values=LAMBDAS, suite=selector.suite,
-                      out_dir=merges / "task_arith_sweep", objective="sources", store=selector.store, evaluator=selector,
-                      progress=progress)
-    refs["task_arith"] = str(sweep.best.checkpoint)
-    names["task_arith"] = f"task arithmetic over {len(sources)} sources, lambda chosen on the sources"
-    for key, (method, params, what) in SOURCE_MERGES.items():
-        refs[key] = _merge_once(method, source_models, merges / key, base=str(clip), params=params, progress=progress)
-        names[key] = what.format(n=len(sources))
-    logger.info("merges (seed %d) done in %.0f s; task-arithmetic lambda = %g", seed, time.perf_counter() - t0,
-                sweep.best.value)
+    for key, m in spec.merges.items():
+        if m.snapshots is not None:
+            inputs = runs[m.snapshots].snapshots if m.snapshots in runs else []
+        else:
+            inputs = [refs[n] for n in m.of if n in refs]
+        if not inputs:
+            logger.info("merge %s (seed %d): skipped, none of its inputs was trained", key, seed)
+            continue
+        params = {**m.params, **_params_from_run(pipeline, key, runs.get(m.snapshots))}
+        base = str(clip) if m.base else None
+        if m.sweep is not None:
+            selector = selectors[m.sweep.objective]
+            sweeps[key] = run_sweep(m.method, inputs, base=base, param=m.sweep.param, values=m.sweep.values,
+                                    suite=selector.suite, out_dir=merges / f"{key}_sweep", params=params,
+                                    objective=m.sweep.objective, store=selector.store, evaluator=selector,
+                                    progress=progress)
+            refs[key] = str(sweeps[key].best.checkpoint)
+            logger.info("merge %s (seed %d): %s = %g", key, seed, m.sweep.param, sweeps[key].best.value)
+        else:
+            refs[key] = _merge_once(m.method, inputs, merges / key, base=base, params=params, progress=progress)
+        names[key] = m.description(len(inputs))
+    logger.info("merges (seed %d) done in %.0f s", seed, time.perf_counter() - t0)
     t0 = time.perf_counter()
     scored = {}
     for k, v in refs.items():
         scored[k] = evaluator.evaluate(v, label=f"{k}/seed-{seed}")
         logger.info("scored %s (seed %d): suite mean %.1f%%", k, seed, 100 * scored[k].score())
-    scored["meta_gwa_ens"] = evaluator.evaluate(refs["meta_gwa"], rho=RHO, clip_base=str(clip), label=f"meta_gwa/seed-{seed}")
-    names["meta_gwa_ens"] = f"meta GWA + CLIP prediction ensemble, rho={RHO}"
-    if "mote" in refs:
-        from weightspace.eval.evaluator import Evaluator
+    for key, variant in spec.variants.items():
+        if variant.of not in refs:
+            continue
+        if variant.rho is not None:
+            scored[key] = evaluator.evaluate(refs[variant.of], rho=variant.rho, clip_base=str(clip),
+                                             label=f"{key}/seed-{seed}")
+        else:
+            from weightspace.eval.evaluator import Evaluator
 
-        tfm = Evaluator(evaluator.suite.with_tfm(), store=evaluator.store, progress=progress)
-        scored["mote_tfm"] = tfm.evaluate(refs["mote"], label=f"mote_tfm/seed-{seed}")
-        names["mote_tfm"] = "MoTE + temporal feature modulation"
+            tfm = Evaluator(evaluator.suite.with_tfm(), store=evaluator.store, progress=progress)
+            scored[key] = tfm.evaluate(refs[variant.of], label=f"{key}/seed-{seed}")
+        names[key] = variant.what
     logger.info("scoring (seed %d) done in %.0f s", seed, time.perf_counter() - t0)
-    return runs, refs, names, scored, sweep
+    return runs, refs, names, scored, sweeps
 
 
 def chance_levels(suite) -> dict[str, float]:
@@ -297,7 +287,7 @@ def _claim_line(c: dict) -> str:
             f"(difference {100 * c['difference']:+.1f}, 2 SE = {200 * c['standard_error']:.1f}) -> {outcome}.")
 
 
-def _report(out: Path, board, findings: dict, chance: dict, sweeps: list, board_png: Path, loss_png: Path,
+def _report(out: Path, board, findings: dict, chance: dict, sweeps: dict[str, list], board_png: Path, loss_png: Path,
             best: str, hub_dir: Path, seconds: float) -> Path:
     report = out / "report"
     benches = board.benchmarks
@@ -311,7 +301,6 @@ def _report(out: Path, board, findings: dict, chance: dict, sweeps: list, board_
                       + [["chance", "uniform random guess", "", *(f"{100 * chance[b]:.1f}" for b in benches),
                           f"{100 * sum(chance.values()) / len(chance):.1f}"]])
     motion, bias = findings["world_checks"]["motion"], findings["world_checks"]["static_bias"]
-    lambdas = ", ".join(f"{s.best.value:g}" for s in sweeps)
     lines = [
         "# weightspace demo report", "",
         f"Built-in world, tiny CLIP, CPU, {seeds} training seed(s). Wall time {seconds / 60:.1f} min. Scores are top-1 /",
@@ -331,10 +320,12 @@ def _report(out: Path, board, findings: dict, chance: dict, sweeps: list, board_
         "A difference is claimed only when it exceeds two standard errors of the difference (seed-to-seed spread",
         "plus the binomial sampling error of a top-1 on the split's videos).", "",
         *(_claim_line(c) for c in findings["claims"]),
-        f"- Task-arithmetic λ chosen on the sources' validation sets, per seed: {lambdas}.",
+        *(f"- `{name}`: {runs[0].param} chosen on the {runs[0].objective} benchmark, per seed: "
+          f"{', '.join(f'{s.best.value:g}' for s in runs)}." for name, runs in sweeps.items()),
         f"- Best merge (suite mean): `{best}`; Hub dry-run folder: `{hub_dir}`.", "",
         "## Plots", "",
-        f"![leaderboard]({board_png.name})", f"![loss curves]({loss_png.name})", f"![lambda sweep]({Path(sweeps[0].plot).name})", "",
+        f"![leaderboard]({board_png.name})", f"![loss curves]({loss_png.name})",
+        *(f"![{name} sweep]({Path(runs[0].plot).name})" for name, runs in sweeps.items()), "",
     ]
     path = report / "report.md"
     write_text(path, "\n".join(lines))
@@ -354,22 +345,25 @@ def _log_to(path: Path) -> logging.Handler:
     return handler
 
 
-def run_demo(out: str | Path = "runs/demo", *, cache_root: str | Path | None = None, seed: int = 0, seeds: int = 1,
-             quick: bool = False, progress: bool = True, console=None) -> DemoResult:
-    """Run the whole demo into ``out`` (re-runnable: finished steps are skipped); training is repeated with
-    ``seeds`` seeds (``seed``, ``seed + 1``, ...), the world and the tiny CLIP come from ``seed``."""
+def run_demo(out: str | Path = "runs/demo", *, pipeline: str | Path | None = None, cache_root: str | Path | None = None,
+             seed: int = 0, seeds: int = 1, quick: bool = False, progress: bool = True, console=None) -> DemoResult:
+    """Run the ``pipeline`` recipe (default: the shipped one) into ``out`` (re-runnable: finished steps are
+    skipped); training is repeated with ``seeds`` seeds (``seed``, ``seed + 1``, ...), the world and the tiny
+    CLIP come from ``seed``."""
     if seeds < 1:
         raise ConfigError(f"--seeds {seeds}: must be >= 1")
+    loaded = load_pipeline(pipeline)
     out = claim_dir(out)
     handler = _log_to(out / "demo.log")
     try:
-        return _run(out, cache_root, seed, seeds, quick, progress, console)
+        return _run(loaded, out, cache_root, seed, seeds, quick, progress, console)
     finally:
         logging.getLogger("weightspace").removeHandler(handler)
         handler.close()
 
 
-def _run(out: Path, cache_root, seed: int, seeds: int, quick: bool, progress: bool, console) -> DemoResult:
+def _run(pipeline: LoadedPipeline, out: Path, cache_root, seed: int, seeds: int, quick: bool, progress: bool,
+         console) -> DemoResult:
     import shutil
 
     from rich.console import Console
@@ -383,31 +377,32 @@ def _run(out: Path, cache_root, seed: int, seeds: int, quick: bool, progress: bo
     console = console or Console()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    shipped(RECIPES, "demo")
+    spec = pipeline.spec
 
     _step(console, "1/5 built-in world and tiny CLIP")
     worlds, clip = _worlds_and_clip(cache_root, seed, quick, progress)
-    suite = demo_suite(worlds, out)
+    suite = demo_suite(pipeline.suite, worlds, out)
     timings["world_and_tiny_clip"] = time.perf_counter() - t0
 
     store = ResultsStore(out / "results.sqlite")
     evaluator = Evaluator(suite, store=store, progress=progress)
     chance = chance_levels(evaluator.suite)
-    selector = Evaluator(demo_suite(worlds, out, only="sources"), store=store, progress=progress)
-    clip_result = evaluator.evaluate(str(clip), label="clip")
+    selectors = {obj: Evaluator(demo_suite(pipeline.suite, worlds, out, only=obj), store=store, progress=progress)
+                 for obj in spec.sweep_objectives}
+    clip_result = evaluator.evaluate(str(clip), label=ZERO_SHOT)
     per_seed = []
     for s in range(seed, seed + seeds):
-        _step(console, f"2-4/5 seed {s}: training (plain, accumulate, meta, one model per source), merging, scoring")
+        _step(console, f"2-4/5 seed {s}: training ({', '.join(spec.runs)}), merging, scoring")
         t1 = time.perf_counter()
-        per_seed.append(_models_of_seed(s, worlds, clip, out, evaluator, selector, quick, progress))
+        per_seed.append(_models_of_seed(pipeline, s, worlds, clip, out, evaluator, selectors, quick, progress))
         timings[f"seed_{s}"] = time.perf_counter() - t1
     runs0, refs0, names, _, _ = per_seed[0]
-    names = {"clip": "tiny CLIP, zero-shot", **names}
-    groups = {"clip": [clip_result], **{k: [p[3][k] for p in per_seed] for k in per_seed[0][3]}}
+    names = {ZERO_SHOT: spec.zero_shot, **names}
+    groups = {ZERO_SHOT: [clip_result], **{k: [p[3][k] for p in per_seed] for k in per_seed[0][3]}}
     for k, r in per_seed[0][3].items():
-        if k != "meta_gwa_ens":
+        if k not in spec.variants or spec.variants[k].rho is None:  # an ensemble's scores are not one checkpoint's
             write_eval_results([r], out / "eval" / f"{k}.json")
-    write_eval_results([clip_result], out / "eval" / "clip.json")
+    write_eval_results([clip_result], out / "eval" / f"{ZERO_SHOT}.json")
 
     _step(console, "5/5 leaderboard, report, Hub dry run")
     board = seed_board(evaluator.suite.name, groups, names)
@@ -418,11 +413,14 @@ def _run(out: Path, cache_root, seed: int, seeds: int, quick: bool, progress: bo
     board_png = report / "leaderboard.png"
     plot_png([board], board_png)
     loss_png = _loss_curves(runs0, report / "loss_curves.png")
-    sweeps = [p[4] for p in per_seed]
-    shutil.copyfile(sweeps[0].plot, report / Path(sweeps[0].plot).name)
-    merge_keys = ("plain_gwa", "accumulate_gwa", "meta_gwa", "meta_gwa_wiseft", "task_arith", *SOURCE_MERGES)
+    sweeps = {name: [p[4][name] for p in per_seed] for name in per_seed[0][4]}
+    for runs in sweeps.values():
+        shutil.copyfile(runs[0].plot, report / Path(runs[0].plot).name)
     mean_score = {r["name"]: r["score"] for r in board.rows}
-    best = max(merge_keys, key=lambda k: mean_score[k])
+    merged = [k for k in spec.merges if k in mean_score]
+    if not merged:
+        raise ConfigError(f"{pipeline.source}: merges: none was made (their inputs' runs were all skipped)")
+    best = max(merged, key=lambda k: mean_score[k])
     hub_dir = out / "hub_dry_run"
     push(refs0[best], f"weightspace-demo/{best.replace('_', '-')}", dry_run_dir=hub_dir, overwrite=True,
          license="mit",  # everything in the demo (world, tiny CLIP, merges) is generated by weightspace (MIT)
@@ -439,9 +437,13 @@ def _run(out: Path, cache_root, seed: int, seeds: int, quick: bool, progress: bo
     return DemoResult(out, report_md, board_png, best, hub_dir, scores, findings, seconds)
 
 
-def _gwa_params(run) -> dict:
-    """The GWA the trainer ran online (its resolved recipe's mu/sigma/include_base), done offline."""
+def _params_from_run(pipeline: LoadedPipeline, merge: str, run) -> dict:
+    """A merge's ``params_from_run``: values of the run's resolved recipe (what its snapshots were trained with)."""
     from weightspace.checkpoint import open_checkpoint
 
-    gwa = open_checkpoint(run.snapshots[-1]).meta["provenance"]["recipe"]["gwa"]
-    return {k: gwa[k] for k in ("mu", "sigma", "include_base")}
+    wanted = pipeline.spec.merges[merge].params_from_run
+    if not wanted:
+        return {}
+    recipe = open_checkpoint(run.snapshots[-1]).meta["provenance"]["recipe"]
+    return {option: recipe_value(recipe, dotted, f"{pipeline.source}: merges.{merge}.params_from_run.{option}")
+            for option, dotted in wanted.items()}

@@ -13,6 +13,7 @@ from weightspace.errors import ConfigError
 
 RECIPES = "recipes"
 SUITES = (RECIPES, "suites")
+DEMO_PIPELINE = (RECIPES, "demo", "pipeline.yaml")
 MODEL_CARDS = "model_cards"
 
 

@@ -53,7 +53,7 @@ def test_scores_match_a_manual_multiview_evaluation(world, ckpts, tmp_path):
 
     _, fts = ckpts
     result = Evaluator(world, store=False, cache_dir=tmp_path).evaluate(fts[1])
-    model = VideoCLIP.from_checkpoint(fts[1]).eval()
+    model = VideoCLIP.from_pretrained(fts[1]).eval()
     ds = VideoDataset(world.parent / "all.txt", world.parent / "all.json", root=world.parent / "videos", num_frames=4,
                       image_size=32, mode="test", temporal_views=2)
     with torch.no_grad():

@@ -66,7 +66,7 @@ def test_merged_card_body(merged_ckpt):
     assert "[`hf-hub:laion/tiny-clip`](https://huggingface.co/laion/tiny-clip) | base | `bbbbbbbbbbbb`" in body
     assert "| base2novel | UCF101 | base | 81.23 | 95.00 | – |" in body
     assert 'open_clip.create_model_and_transforms("hf-hub:org/tiny-merge")' in body
-    assert 'VideoCLIP.from_checkpoint("hf-hub:org/tiny-merge")' in body
+    assert 'VideoCLIP.from_pretrained("hf-hub:org/tiny-merge")' in body
     assert "weightspace eval hf-hub:org/tiny-merge --suite" in body
     assert ckpt.sha256() in body
     assert "`vclip` temporal module over 8 frames" in body

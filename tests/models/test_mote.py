@@ -151,7 +151,7 @@ def test_save_and_reload_gives_identical_logits_and_open_clip_loads_the_clip(mak
     ckpt = model.save(tmp_path / "m")
     assert ckpt.head == tmp_path / "m" / HEAD_NAME
     assert all(key_tag(k) == "temporal" for k in open_checkpoint(ckpt.folder).source().keys() if k.startswith("temporal."))
-    again = VideoCLIP.from_checkpoint(ckpt.ref).eval()
+    again = VideoCLIP.from_pretrained(ckpt.ref).eval()
     assert again.video_config() == model.video_config()
     assert torch.equal(again.temporal_head.train_class_features, model.temporal_head.train_class_features)
     classes = model.text_features(["a", "b", "c"])
@@ -171,18 +171,18 @@ def test_head_loading_is_strict(make_clip, tiny_cfg, tmp_path):
     missing = {k: v for k, v in state.items() if k != "temporal.blocks.1.ln_2.bias"}
     bad = save_checkpoint(tmp_path / "missing", missing, model_cfg=tiny_cfg, meta={"video": model.video_config()})
     with pytest.raises(CheckpointError, match="missing temporal head key 'temporal.blocks.1.ln_2.bias'"):
-        VideoCLIP.from_checkpoint(bad.ref)
+        VideoCLIP.from_pretrained(bad.ref)
     extra = {**state, "temporal.blocks.9.gate": torch.zeros(2)}
     bad = save_checkpoint(tmp_path / "extra", extra, model_cfg=tiny_cfg, meta={"video": model.video_config()})
     with pytest.raises(CheckpointError, match="unknown temporal head key 'temporal.blocks.9.gate'"):
-        VideoCLIP.from_checkpoint(bad.ref)
+        VideoCLIP.from_pretrained(bad.ref)
     with pytest.raises(CheckpointError, match="temporal 'none' has no head"):
-        VideoCLIP.from_checkpoint(str(tmp_path / "extra"), temporal="none")
+        VideoCLIP.from_pretrained(str(tmp_path / "extra"), temporal="none")
     # a checkpoint saved with the head must carry it
     clip_only = save_checkpoint(tmp_path / "clip", model.clip_state_dict(), model_cfg=tiny_cfg,
                                 meta={"video": model.video_config()})
     with pytest.raises(CheckpointError, match="missing temporal head key"):
-        VideoCLIP.from_checkpoint(clip_only.ref)
+        VideoCLIP.from_pretrained(clip_only.ref)
     # a fresh head on a plain CLIP (the start of MoTE training) is fine
     plain = save_checkpoint(tmp_path / "plain", model.clip_state_dict(), model_cfg=tiny_cfg)
     assert VideoCLIP.from_pretrained(plain.ref, temporal=MOTE).has_head
@@ -205,7 +205,7 @@ def test_average_merge_of_two_mote_checkpoints_merges_the_head(make_clip, tiny_c
     a, b = _mote(make_clip, tiny_cfg, seed=1), _mote(make_clip, tiny_cfg, seed=2)
     _perturb(b, seed=3)
     merge("average", [str(a.save(tmp_path / "a").folder), str(b.save(tmp_path / "b").folder)], out=tmp_path / "ab")
-    merged = VideoCLIP.from_checkpoint(tmp_path / "ab")
+    merged = VideoCLIP.from_pretrained(tmp_path / "ab")
     sa, sb, got = a.head_state_dict(), b.head_state_dict(), merged.head_state_dict()
     assert set(got) == set(sa)
     for k in sa:
@@ -229,7 +229,7 @@ def test_merged_mote_checkpoint_keeps_the_open_clip_file_and_its_identity(make_c
     assert (out / HEAD_NAME).is_file()
     oc = open_clip.create_model(f"local-dir:{out}")  # strict: no temporal.* key in open_clip's file
     assert set(oc.state_dict()) == set(ft.clip_state_dict())
-    patched = VideoCLIP.from_checkpoint(out)
+    patched = VideoCLIP.from_pretrained(out)
     for k, v in ft.head_state_dict().items():
         assert torch.equal(patched.head_state_dict()[k], v)
     manifest = json.loads((out / MANIFEST_NAME).read_text())
@@ -269,5 +269,5 @@ def test_a_pushed_mote_checkpoint_carries_its_head_and_verifies(make_clip, tiny_
     push(ckpt.folder, "org/mote", dry_run_dir=staged, license="mit")
     assert (staged / HEAD_NAME).read_bytes() == ckpt.head.read_bytes()
     assert verify(staged, label="org/mote") == ckpt.sha256()  # weights + head: the identity a pull checks
-    pulled = VideoCLIP.from_checkpoint(staged).head_state_dict()
+    pulled = VideoCLIP.from_pretrained(staged).head_state_dict()
     assert all(torch.equal(pulled[k], v) for k, v in model.head_state_dict().items())

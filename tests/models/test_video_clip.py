@@ -147,7 +147,7 @@ def test_checkpoint_round_trip(make_clip, tiny_cfg, video, tmp_path):
         tmp_path / "ck", model.clip_state_dict(), model_cfg=model.model_cfg,
         preprocess_cfg=model.preprocess_cfg, meta=make_meta(video=model.video_config()),
     )
-    again = VideoCLIP.from_checkpoint(ckpt.ref)
+    again = VideoCLIP.from_pretrained(ckpt.ref)
     assert again.temporal == "vclip" and again.templates == model.templates and again.num_frames == 4
     assert again.source is not None and again.source.ref == ckpt.ref
     assert again.preprocess_cfg["size"] == 32
@@ -158,7 +158,7 @@ def test_checkpoint_round_trip(make_clip, tiny_cfg, video, tmp_path):
     plain = load_clip(f"local-dir:{ckpt.folder}").model
     assert all(torch.equal(v, plain.state_dict()[k]) for k, v in model.clip_state_dict().items())
     # overrides win over weightspace.json; save() writes the same layout
-    assert VideoCLIP.from_checkpoint(ckpt.ref, temporal="none").temporal == "none"
+    assert VideoCLIP.from_pretrained(ckpt.ref, temporal="none").temporal == "none"
     saved = again.save(tmp_path / "ck2", provenance={"recipe": "test"})
     meta = json.loads((saved.folder / META_NAME).read_text())
     assert meta["video"]["temporal"] == "vclip" and meta["provenance"] == {"recipe": "test"}
@@ -182,11 +182,11 @@ def test_bad_video_section_names_the_file(make_clip, tiny_cfg, tmp_path):
     bad = save_checkpoint(tmp_path / "bad", make_clip().state_dict(), model_cfg=tiny_cfg,
                           meta=make_meta(video={"temporal": "timesformer"}))
     with pytest.raises(ConfigError, match=r"weightspace.json: key 'video.temporal': temporal 'timesformer'"):
-        VideoCLIP.from_checkpoint(bad.ref)
+        VideoCLIP.from_pretrained(bad.ref)
     bad = save_checkpoint(tmp_path / "bad2", make_clip().state_dict(), model_cfg=tiny_cfg,
                           meta=make_meta(video={"num_frames": 0}))
     with pytest.raises(ConfigError, match="video.num_frames"):
-        VideoCLIP.from_checkpoint(bad.ref)
+        VideoCLIP.from_pretrained(bad.ref)
 
 
 def test_from_pretrained_registered_name_defaults(tmp_path):

@@ -151,3 +151,27 @@ def test_resolve_init_generates_the_tiny_clip_and_passes_other_references(monkey
         resolve_init("builtin:source_a")
     with pytest.raises(ConfigError, match=r"^model\.init: 'hf-hub:org': hub id 'org': expected ORG/NAME"):
         resolve_init("hf-hub:org")
+
+
+@pytest.mark.parametrize("terminal", ["0", "1"])
+def test_training_progress_reaches_a_log_file_once_per_line_terminal_or_not(tiny_clip, tmp_path, monkeypatch, terminal):
+    import logging
+
+    from weightspace import progress
+
+    monkeypatch.setenv("TTY_COMPATIBLE", terminal)  # rich: stderr is (not) a terminal
+    monkeypatch.setattr(progress, "LOG_EVERY", 0)
+    handler = logging.FileHandler(tmp_path / "run.log", encoding="utf-8")
+    root = logging.getLogger("weightspace")
+    root.addHandler(handler)
+    level = root.level
+    root.setLevel(logging.INFO)
+    try:
+        res = train(recipe(tiny_clip, tmp_path / "run", epochs=1), dataset=TensorVideos(n=8), progress=True)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+    lines = [line for line in (tmp_path / "run.log").read_text().splitlines() if line.startswith(f"train {res.output}: ")]
+    # 8 videos, batch 4: the start and 2 steps, each line once
+    assert [line.split(": ")[1].split(",")[0] for line in lines] == ["0/2 (0%)", "1/2 (50%)", "2/2 (100%)"]

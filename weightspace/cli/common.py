@@ -37,9 +37,12 @@ class _StderrHandler(logging.StreamHandler):
 
 def configure_logging() -> None:
     """Library log records (progress lines when stderr is not a terminal, warnings) go to stderr."""
+    from weightspace.progress import not_shown_by_bar
+
     root = logging.getLogger("weightspace")
     if not any(isinstance(h, _StderrHandler) for h in root.handlers):
         handler = _StderrHandler()
+        handler.addFilter(not_shown_by_bar)  # a bar on stderr shows them already
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)

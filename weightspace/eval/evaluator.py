@@ -110,7 +110,7 @@ class Evaluator:
         if self._model is not None and ckpt.model_cfg is not None and key == self._model_key:
             self._model.load_clip_state(state if state is not None else ckpt)
         else:
-            self._model = VideoCLIP.from_checkpoint(ckpt.ref, temporal=temporal).to(self.device).eval()
+            self._model = VideoCLIP.from_pretrained(ckpt.ref, temporal=temporal).to(self.device).eval()
             self._model_key = key
             if state is not None:
                 self._model.load_clip_state(state)

@@ -3,7 +3,7 @@
 Public API: ``merge(method, inputs, *, base=None, out, params=None, include=None, exclude=None,
 dtype=None, overwrite=False, progress=None, missing_in_base=None, allow_nonfinite=False, device=None,
 hash_cache=None) -> Path``, ``get_method(name)``, ``available_methods()``,
-``gaussian_weights(epochs, mu, sigma)``, ``TaskVector``, ``load_recipe(path)``.
+``gaussian_weights(epochs, mu, sigma)``, ``load_recipe(path)``.
 Importing this package does not import torch.
 """
 
@@ -11,9 +11,8 @@ from weightspace.merge.engine import merge
 from weightspace.merge.methods.gwa import gaussian_weights
 from weightspace.merge.recipe import load_recipe
 from weightspace.merge.registry import MergeMethod, available_methods, get_method, register
-from weightspace.merge.task_vector import TaskVector
 
 __all__ = [
-    "MergeMethod", "TaskVector", "available_methods", "gaussian_weights", "get_method", "load_recipe", "merge",
+    "MergeMethod", "available_methods", "gaussian_weights", "get_method", "load_recipe", "merge",
     "register",
 ]

@@ -1,113 +1,22 @@
-"""Task vectors τ = θ_ft − θ_base over floating-point tensors (integer tensors are never included).
+"""Statistics of task vectors τ = θ_ft − θ_base over floating-point tensors (``weightspace inspect``).
 
-``TaskVector`` holds τ in memory (small models, analysis, tests). ``task_vector_stats`` computes
-per-tag norms and the pairwise cosine matrix of several task vectors key by key from lazy sources,
-so whole models are never loaded; it holds the N task-vector slices of one key at a time.
+``task_vector_stats`` computes per-tag norms and the pairwise cosine matrix of several task vectors
+key by key from lazy sources, so whole models are never loaded; it holds the N task-vector slices of
+one key at a time. (The merge methods form τ key by key inside the streaming engine.)
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from weightspace.checkpoint import TAGS, key_tag, open_checkpoint
-from weightspace.errors import CheckpointError
+from weightspace.checkpoint import TAGS, key_tag
 
 if TYPE_CHECKING:
     import torch
 
     from weightspace.checkpoint import TensorSource
-
-
-class TaskVector:
-    """A dict of float32 task-vector tensors keyed by normalised key."""
-
-    def __init__(self, vector: dict[str, "torch.Tensor"]):
-        self.vector = dict(vector)
-
-    @classmethod
-    def from_state_dicts(cls, base: dict, finetuned: dict, keep: Callable[[str], bool] | None = None) -> "TaskVector":
-        import torch
-
-        if set(base) != set(finetuned):
-            diff = sorted(set(base) ^ set(finetuned))[0]
-            raise CheckpointError(f"task vector: key {diff!r} is in only one of base and fine-tuned")
-        out = {}
-        for k, b in base.items():
-            f = finetuned[k]
-            if not (b.is_floating_point() and f.is_floating_point()) or (keep and not keep(k)):
-                continue  # integer buffers are not part of a task vector (Ilharco et al. 2023)
-            if b.shape != f.shape:
-                raise CheckpointError(f"task vector: key {k!r} has shape {list(f.shape)} vs base {list(b.shape)}")
-            out[k] = f.to(torch.float32) - b.to(torch.float32)
-        return cls(out)
-
-    @classmethod
-    def from_checkpoints(cls, base, finetuned, keep: Callable[[str], bool] | None = None) -> "TaskVector":
-        return cls.from_state_dicts(open_checkpoint(base).state_dict(), open_checkpoint(finetuned).state_dict(), keep)
-
-    def keys(self) -> list[str]:
-        return list(self.vector)
-
-    def __getitem__(self, key: str) -> "torch.Tensor":
-        return self.vector[key]
-
-    def __len__(self) -> int:
-        return len(self.vector)
-
-    def _aligned(self, other: "TaskVector") -> None:
-        if set(self.vector) != set(other.vector):
-            diff = sorted(set(self.vector) ^ set(other.vector))[0]
-            raise CheckpointError(f"task vectors differ in key {diff!r}")
-
-    def __add__(self, other):
-        if isinstance(other, (int, float)) and other == 0:  # so sum([...]) works
-            return self
-        self._aligned(other)
-        return TaskVector({k: v + other.vector[k] for k, v in self.vector.items()})
-
-    __radd__ = __add__
-
-    def __sub__(self, other: "TaskVector") -> "TaskVector":
-        self._aligned(other)
-        return TaskVector({k: v - other.vector[k] for k, v in self.vector.items()})
-
-    def __neg__(self) -> "TaskVector":
-        return TaskVector({k: -v for k, v in self.vector.items()})
-
-    def __mul__(self, scale: float) -> "TaskVector":
-        if not isinstance(scale, (int, float)):
-            return NotImplemented
-        return TaskVector({k: v * scale for k, v in self.vector.items()})
-
-    __rmul__ = __mul__
-
-    def dot(self, other: "TaskVector") -> float:
-        self._aligned(other)
-        return sum(float((v.double() * other.vector[k].double()).sum()) for k, v in self.vector.items())
-
-    def norm(self) -> float:
-        return math.sqrt(self.dot(self))
-
-    def cosine(self, other: "TaskVector") -> float:
-        denom = self.norm() * other.norm()
-        return self.dot(other) / denom if denom else float("nan")
-
-    def apply_to(self, base: dict, scale: float = 1.0) -> dict:
-        """θ_base + scale·τ for the keys of τ, cast back to each key's dtype; other keys copied."""
-        import torch
-
-        missing = sorted(set(self.vector) - set(base))
-        if missing:
-            raise CheckpointError(f"task vector key {missing[0]!r} is not in the base state dict")
-        out = {}
-        for k, b in base.items():
-            if k in self.vector:
-                out[k] = (b.to(torch.float32) + scale * self.vector[k]).to(b.dtype)
-            else:
-                out[k] = b
-        return out
 
 
 @dataclass

@@ -118,11 +118,6 @@ class VideoCLIP(nn.Module):
             model.load_head_state(ckpt, required=model.has_head and saved.config() == model._temporal.config())
         return model
 
-    @classmethod
-    def from_checkpoint(cls, ref: str | os.PathLike, **overrides) -> "VideoCLIP":
-        """A saved video model: architecture, weights and video settings from the checkpoint."""
-        return cls.from_pretrained(ref, **overrides)
-
     # ---- configuration ------------------------------------------------------------------------
     @property
     def temporal(self) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from weightspace.atomic import atomic_path
+
+PLOT_EVERY_S = 60.0  # redraw the loss curve at an epoch end at most this often (always after the last)
 
 
 def read_metrics(path: str | Path) -> list[dict]:
@@ -46,3 +49,16 @@ def plot_loss_curve(metrics: list[dict], out: str | Path, title: str = "training
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return out
+
+
+class LossCurve:
+    """A run's ``loss_curve.png``, redrawn from its metrics log at epoch ends, at most every ``PLOT_EVERY_S``."""
+
+    def __init__(self, metrics: Path, png: Path, title: str):
+        self.metrics, self.png, self.title = metrics, png, title
+        self._drawn = time.perf_counter()
+
+    def epoch_end(self, last: bool) -> None:
+        if last or time.perf_counter() - self._drawn > PLOT_EVERY_S:
+            plot_loss_curve(read_metrics(self.metrics), self.png, title=self.title)
+            self._drawn = time.perf_counter()

@@ -8,8 +8,7 @@ from weightspace.progress import progress_bar
 
 
 class TrainProgress:
-    def __init__(self, total_steps: int, *, enabled: bool = True):
-        self.enabled = enabled
+    def __init__(self, total_steps: int, description: str = "train", *, enabled: bool = True):
         self._progress = progress_bar(
             TextColumn("[bold]epoch {task.fields[epoch]}"),
             BarColumn(),
@@ -19,7 +18,7 @@ class TrainProgress:
             TimeRemainingColumn(),
             enabled=enabled,
         )
-        self._task = self._progress.add_task("train", total=total_steps, epoch="-", loss=float("nan"), lr=0.0, speed=0.0)
+        self._task = self._progress.add_task(description, total=total_steps, epoch="-", loss=float("nan"), lr=0.0, speed=0.0)
 
     def __enter__(self) -> "TrainProgress":
         self._progress.__enter__()

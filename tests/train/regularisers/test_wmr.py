@@ -103,7 +103,7 @@ def test_mote_run_resumes_bit_identically_and_saves_the_head(tiny_clip, tmp_path
         assert all(torch.equal(a[k], b[k]) for k in a), name
     steps = [m for m in map(json.loads, whole.metrics.read_text().splitlines()) if m["kind"] == "step"]
     assert {"ce", "wmr_ce", "wmr_mse"} <= set(steps[0])
-    snap = VideoCLIP.from_checkpoint(whole.output / "snapshots/epoch_002")
+    snap = VideoCLIP.from_pretrained(whole.output / "snapshots/epoch_002")
     torch.testing.assert_close(snap.temporal_head.train_class_features, snap.text_features(CLASSNAMES))
     init = VideoCLIP.from_pretrained(tiny_clip, temporal=MOTE)
     experts = snap.temporal_head.blocks[0].mlp.fc_up
