@@ -20,7 +20,8 @@ environment; ``builtin:WORLD/FILE`` points into the built-in world, see ``weight
       - {name: ucf, protocol: cross-dataset, root: ${DATA_ROOT}/ucf101/videos,
          splits: [{list: split1.csv, classnames: ucf.json}, ...]}
       - {name: scuba, protocol: out-of-context, in_context: {...}, out_of_context: {...}}
-      - {name: k400, protocol: closed-set, list: val.csv, classnames: k400.json}
+      - {name: k400, protocol: closed-set, list: val.csv, classnames: k400.json,
+         protocol_options: {topk: [1, 5]}}  # the protocol's options (weightspace.eval.protocols)
 
 Every split entry is ``{list, classnames, [root], [name], [options]}`` (``options`` are passed to
 ``VideoDataset``). A benchmark may override any ``model`` default.
@@ -46,7 +47,7 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SUITE_KEYS = {"name", "description", "model", "video_cache", "heldout", "benchmarks"}
 _MODEL_KEYS = {"temporal", "templates", "num_frames", "views", "aggregate", "batch_size", "tfm"}
 _SPLIT_KEYS = {"name", "list", "classnames", "root", "options"}
-_BENCH_KEYS = {"name", "protocol", "root", "splits", "base", "novel", "in_context", "out_of_context",
+_BENCH_KEYS = {"name", "protocol", "protocol_options", "root", "splits", "base", "novel", "in_context", "out_of_context",
                "list", "classnames", "options"} | (_MODEL_KEYS - {"temporal", "tfm"})  # one model per checkpoint
 
 
@@ -100,6 +101,7 @@ class Benchmark:
     protocol: str
     splits: tuple[SplitSpec, ...]
     model: ModelDefaults
+    protocol_options: dict = field(default_factory=dict)  # the protocol's Params, resolved
 
 
 @dataclass
@@ -142,7 +144,9 @@ class Suite:
             h = hashlib.sha256()
             for b in self.benchmarks:
                 model = {k: v for k, v in b.model.__dict__.items() if k != "tfm" or v}  # old suites keep their hash
-                h.update(json.dumps([b.name, b.protocol, model], sort_keys=True, default=list).encode())
+                options = b.protocol_options if b.protocol_options != get_protocol(b.protocol).options() else None
+                h.update(json.dumps([b.name, b.protocol, model] + ([options] if options else []), sort_keys=True,
+                                    default=list).encode())
                 for s in b.splits:
                     lst, names, _ = s.paths()
                     h.update(json.dumps([s.name, s.root, s.options], default=list).encode())
@@ -276,7 +280,8 @@ def parse_suite(doc: dict, base: Path, source: str) -> Suite:
         root = _path(b["root"], base, f"{where}.root") if b.get("root") else None
         splits = tuple(_split(bname, sname, scfg, base, root, f"{where}.{sname}")
                        for sname, scfg in proto.splits(b, where))
-        out.append(Benchmark(bname, proto.name, splits, _model_defaults(b, model, where)))
+        options = proto.options(b.get("protocol_options"), f"{where}.protocol_options")
+        out.append(Benchmark(bname, proto.name, splits, _model_defaults(b, model, where), options))
     suite = Suite(str(name), None, out, model, video_cache, doc.get("heldout"), str(doc.get("description", "")))
     if suite.heldout is not None:
         suite.benchmark(str(suite.heldout))
