@@ -127,13 +127,14 @@ class Evaluator:
             if hit is not None:
                 return hit
         loaded = self.models.load(ckpt, sha, state)
+        features: dict = {}  # this model's frame features, shared by splits with the same videos
         rows: list[Row] = []
         failures: list[str] = []
         for bench in self.suite.benchmarks:
             splits = []
             for split in bench.splits:
                 key = self.clips.key(loaded.model.preprocess_cfg, bench, split)
-                scored = self.logits.of(loaded, key, bench, split)
+                scored = self.logits.of(loaded, features, key, bench, split)
                 if rho:
                     frozen = self.logits.frozen_clip(lambda: self.models.frozen_clip(clip_ref), clip_sha, key, bench, split)
                     scored = replace(scored, logits=mix_logits(scored.logits, frozen, rho))

@@ -1,10 +1,11 @@
 """Cached per-view logits [N, V, C] of a model on a split: what every protocol scores.
 
-Frame features depend on the video and its sampling, not on the class names, so one model's features
-are kept by (sampling, video path) and splits that share videos share the forward pass (base/novel
-subsets of a validation list, in-context = a cross-dataset test list). The last scored model's features
-and split logits are kept, so scoring it again (e.g. its prediction-ensemble variant) runs no forward
-pass. Class text features come from the ``text`` cache, frozen-CLIP logits from ``clip_logits``.
+Frame features depend on the video and its sampling, not on the class names, so during one model's
+evaluation its features are kept by (sampling, video path) and splits that share videos share the
+forward pass (base/novel subsets of a validation list, in-context = a cross-dataset test list). The last
+scored model's split logits (small: no features) are kept, so scoring it again (e.g. its
+prediction-ensemble variant) runs no forward pass. Class text features come from the ``text`` cache,
+frozen-CLIP logits from ``clip_logits``.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ if TYPE_CHECKING:
     from weightspace.models.video_clip import VideoCLIP
 
 
-class _ModelMemo:
-    """One model's frame features by (sampling, video path) and its logits by split."""
+Features = dict[tuple[str, str], tuple["torch.Tensor", bool]]  # (sampling, video path) -> ([V, T, D], readable)
+
+
+class _ModelLogits:
+    """One model's split logits, by split and sampling."""
 
     def __init__(self, identity: str):
         self.identity = identity
-        self.features: dict[tuple[str, str], tuple["torch.Tensor", bool]] = {}
-        self.logits: dict[str, SplitLogits] = {}
+        self.splits: dict[str, SplitLogits] = {}
 
 
 class ViewLogits:
@@ -43,14 +46,19 @@ class ViewLogits:
         self.device = device
         self.threads = ThreadTuner()  # torch threads for the forward passes, by timing them (threads.py)
         self.model_batches = 0  # forward passes of scored models (tests check that stored results cost none)
-        self._scored = _ModelMemo("")  # the last scored model's
-        self._frozen: dict[str, _ModelMemo] = {}  # frozen CLIPs' features, by sha256: they never change
+        self._scored = _ModelLogits("")  # the last scored model's
+        self._frozen: dict[str, Features] = {}  # frozen CLIPs' features, by sha256: they never change
 
-    def of(self, loaded: LoadedModel, key: dict, bench: Benchmark, split: SplitSpec) -> SplitLogits:
-        """The per-view logits of the scored model ``loaded`` on ``split`` (clips described by ``key``)."""
+    def of(self, loaded: LoadedModel, features: Features, key: dict, bench: Benchmark, split: SplitSpec) -> SplitLogits:
+        """The per-view logits of the scored model ``loaded`` on ``split`` (clips described by ``key``);
+        ``features`` holds this model's frame features for the splits still to come."""
         if self._scored.identity != loaded.identity:
-            self._scored = _ModelMemo(loaded.identity)
-        return self._compute(loaded.model, self._scored, loaded.text_digest, key, bench, split, count=True)
+            self._scored = _ModelLogits(loaded.identity)
+        ident = json.dumps([key, split.name, bench.model.templates], sort_keys=True, default=list)
+        if ident not in self._scored.splits:
+            self._scored.splits[ident] = self._compute(loaded.model, features, loaded.text_digest, key, bench, split,
+                                                       count=True)
+        return self._scored.splits[ident]
 
     def frozen_clip(self, model: Callable[[], "VideoCLIP"], clip_sha: str, key: dict, bench: Benchmark,
                     split: SplitSpec) -> "torch.Tensor":
@@ -61,8 +69,8 @@ class ViewLogits:
 
         def compute() -> dict:
             clip = model()
-            memo = self._frozen.setdefault(clip_sha, _ModelMemo(clip_sha))
-            return {"logits": self._compute(clip, memo, model_text_digest(clip), key, bench, split, count=False).logits}
+            features = self._frozen.setdefault(clip_sha, {})
+            return {"logits": self._compute(clip, features, model_text_digest(clip), key, bench, split, count=False).logits}
 
         return self.cache.get_or_compute("clip_logits", ckey, compute)["logits"]
 
@@ -73,7 +81,7 @@ class ViewLogits:
         key = {"text": digest, "classnames": classnames, "templates": list(tpl)}
         return self.cache.get_or_compute("text", key, lambda: {"features": model.text_features(classnames, tpl).detach().cpu()})["features"]
 
-    def _compute(self, model: "VideoCLIP", memo: _ModelMemo, digest: str, key: dict, bench: Benchmark,
+    def _compute(self, model: "VideoCLIP", features: Features, digest: str, key: dict, bench: Benchmark,
                  split: SplitSpec, count: bool) -> SplitLogits:
         import torch
 
@@ -83,14 +91,11 @@ class ViewLogits:
         classnames = self.clips.classnames(split)
         lst, names, _ = split.paths()
         check_labels(entries, len(classnames), lst, names)  # also when every video was already seen elsewhere
-        ident = json.dumps([key, split.name, bench.model.templates], sort_keys=True, default=list)
-        if ident in memo.logits:
-            return memo.logits[ident]
         clip = json.dumps(key["clip"], sort_keys=True)
         vkeys = [(clip, str(e.path)) for e in entries]
         first: dict = {}
         for i, k in enumerate(vkeys):
-            if k not in memo.features:
+            if k not in features:
                 first.setdefault(k, i)
         need = sorted(first.values())  # videos this model has not seen yet, once each
         step = max(1, bench.model.batch_size // bench.model.views)
@@ -103,15 +108,14 @@ class ViewLogits:
                     ff = model.encode_frames(clips.flatten(0, 1).to(self.device, torch.float32)).float()
                 ff = ff.view(b, v, *ff.shape[1:])
                 for j in range(b):
-                    memo.features[vkeys[need[done + j]]] = (ff[j], bool(ok[j]))
+                    features[vkeys[need[done + j]]] = (ff[j], bool(ok[j]))
                 done += b
                 self.model_batches += count
                 advance()
             tf = self._text(model, digest, classnames, bench.model.templates).to(self.device)
-            ff = torch.stack([memo.features[k][0] for k in vkeys])  # [N, V, T, D]
+            ff = torch.stack([features[k][0] for k in vkeys])  # [N, V, T, D]
             n, v = ff.shape[:2]
             z = model.logits(ff.flatten(0, 1), tf).float().cpu().view(n, v, -1)
         labels = torch.tensor([e.label for e in entries])
-        ok = torch.tensor([memo.features[k][1] for k in vkeys])
-        memo.logits[ident] = SplitLogits(split.name, z, labels, ok)
-        return memo.logits[ident]
+        ok = torch.tensor([features[k][1] for k in vkeys])
+        return SplitLogits(split.name, z, labels, ok)
