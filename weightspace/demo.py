@@ -180,7 +180,7 @@ def _md_table(header: list[str], rows: list[list]) -> str:
 
 def _models_of_seed(seed: int, worlds, clip: Path, out: Path, evaluator, selector, quick: bool, progress: bool):
     """Train, merge and score everything that depends on the training seed."""
-    from weightspace.eval.sweep import run_sweep
+    from weightspace.selection.sweep import run_sweep
 
     runs = _train_all(worlds, clip, out, seed, quick, progress)
     sources = [n for n in SOURCE_RUNS if n in runs]
@@ -213,12 +213,14 @@ def _models_of_seed(seed: int, worlds, clip: Path, out: Path, evaluator, selecto
     for k, v in refs.items():
         scored[k] = evaluator.evaluate(v, label=f"{k}/seed-{seed}")
         logger.info("scored %s (seed %d): suite mean %.1f%%", k, seed, 100 * scored[k].score())
-    scored["meta_gwa_ens"] = evaluator.evaluate(refs["meta_gwa"], rho=RHO, clip_base=str(clip), label=f"meta_gwa/seed-{seed}")
+        if k == "meta_gwa":  # right after meta_gwa itself: the evaluator still holds its logits
+            ensemble = evaluator.evaluate(v, rho=RHO, clip_base=str(clip), label=f"meta_gwa/seed-{seed}")
+    scored["meta_gwa_ens"] = ensemble
     names["meta_gwa_ens"] = f"meta GWA + CLIP prediction ensemble, rho={RHO}"
     if "mote" in refs:
         from weightspace.eval.evaluator import Evaluator
 
-        tfm = Evaluator(evaluator.suite.with_tfm(), store=evaluator.store, progress=progress)
+        tfm = Evaluator(evaluator.suite.with_tfm(), store=evaluator.store, cache=evaluator.cache, progress=progress)
         scored["mote_tfm"] = tfm.evaluate(refs["mote"], label=f"mote_tfm/seed-{seed}")
         names["mote_tfm"] = "MoTE + temporal feature modulation"
     logger.info("scoring (seed %d) done in %.0f s", seed, time.perf_counter() - t0)
@@ -393,7 +395,7 @@ def _run(out: Path, cache_root, seed: int, seeds: int, quick: bool, progress: bo
     store = ResultsStore(out / "results.sqlite")
     evaluator = Evaluator(suite, store=store, progress=progress)
     chance = chance_levels(evaluator.suite)
-    selector = Evaluator(demo_suite(worlds, out, only="sources"), store=store, progress=progress)
+    selector = Evaluator(demo_suite(worlds, out, only="sources"), store=store, cache=evaluator.cache, progress=progress)
     clip_result = evaluator.evaluate(str(clip), label="clip")
     per_seed = []
     for s in range(seed, seed + seeds):
