@@ -190,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         colds = [first] + [cold_eval(i)[1] for i in range(1, args.cold_runs)]
         t_separate = args.points * sum(colds) / len(colds)
         print(f"{args.points} separate merges + cold evals    {t_separate:7.2f} s   (mean of {len(colds)} measured)")
+        # however well clips, text features and the model are shared, every point but the first still runs
+        # the forward pass over every video: the sweep cannot beat (cold + (points-1)·forward) / (points·cold)
+        floor = (t_separate / args.points + (args.points - 1) * t_fwd) / t_separate
+        print(f"sweep floor at this load: one cold eval + {args.points - 1} forward-only passes = {floor:.3f} of separate")
 
         warm_ratio = t_fwd / t_warm
         extra = t_proc - t_imports - t_warm
