@@ -91,10 +91,10 @@ def forward_only(ev, ckpt: Path) -> tuple[dict[int, float], int]:
     seen, clips = set(), []
     for bench in ev.suite.benchmarks:
         for split in bench.splits:
-            key = ev._split_key(model, bench, split)
+            key = ev.clips.key(model.preprocess_cfg, bench, split)
             entry = ev.cache.get("videos", key)
             sampling = json.dumps(key["clip"], sort_keys=True)
-            for i, e in enumerate(ev._entries(split)):
+            for i, e in enumerate(ev.clips.entries(split)):
                 if (sampling, str(e.path)) not in seen:
                     seen.add((sampling, str(e.path)))
                     clips.append(entry["videos"][i])
@@ -102,7 +102,7 @@ def forward_only(ev, ckpt: Path) -> tuple[dict[int, float], int]:
     step = max(1, ev.suite.model.batch_size // ev.suite.model.views)
     before, seconds = torch.get_num_threads(), {}
     with torch.inference_mode():
-        for threads in ev.threads.candidates:  # the counts the evaluator chooses from
+        for threads in ev.logits.threads.candidates:  # the counts the evaluator chooses from
             torch.set_num_threads(threads)  # each count the evaluator may pick: the limit is the faster
             t = time.perf_counter()
             for i in range(0, len(videos), step):
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from weightspace.eval.evaluator import Evaluator
-    from weightspace.eval.sweep import run_sweep
+    from weightspace.selection.sweep import run_sweep
     from weightspace.merge import merge
 
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="ws-eval-bench-"))
@@ -170,8 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         ev.evaluate(ckpt)  # the cold evaluator, now warm
         t_warm = time.perf_counter() - t
-        say("warm eval, in-process", t_warm, f"(threads {ev.threads.choice}; probed s/video "
-            f"{ {k: round(v, 4) for k, v in ev.threads.seconds_per_item.items()} })")
+        say("warm eval, in-process", t_warm, f"(threads {ev.logits.threads.choice}; probed s/video "
+            f"{ {k: round(v, 4) for k, v in ev.logits.threads.seconds_per_item.items()} })")
 
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         ckpt2, _ = merged(0.9, "fresh")
@@ -190,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         colds = [first] + [cold_eval(i)[1] for i in range(1, args.cold_runs)]
         t_separate = args.points * sum(colds) / len(colds)
         print(f"{args.points} separate merges + cold evals    {t_separate:7.2f} s   (mean of {len(colds)} measured)")
+        # however well clips, text features and the model are shared, every point but the first still runs
+        # the forward pass over every video: the sweep cannot beat (cold + (points-1)·forward) / (points·cold)
+        floor = (t_separate / args.points + (args.points - 1) * t_fwd) / t_separate
+        print(f"sweep floor at this load: one cold eval + {args.points - 1} forward-only passes = {floor:.3f} of separate")
 
         warm_ratio = t_fwd / t_warm
         extra = t_proc - t_imports - t_warm

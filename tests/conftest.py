@@ -24,3 +24,15 @@ from sibling import load_sibling  # noqa: E402
 def eval_world():
     """``tests/eval/world.py`` (tiny mp4 world, suite and checkpoints) as a module, for any test folder."""
     return load_sibling("eval/world.py", "ws_eval_world")
+
+
+@pytest.fixture(scope="session")
+def world(eval_world, tmp_path_factory):
+    """The tiny world's suite file (eval and selection tests share one per session)."""
+    return eval_world.make_world(tmp_path_factory.mktemp("eval-world"))
+
+
+@pytest.fixture(scope="session")
+def ckpts(eval_world, tmp_path_factory):
+    """(base, fine-tunes) checkpoints of the tiny world."""
+    return eval_world.make_checkpoints(tmp_path_factory.mktemp("eval-ckpts"))

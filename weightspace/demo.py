@@ -163,7 +163,7 @@ def _md_table(header: list[str], rows: list[list]) -> str:
 def _models_of_seed(pipeline: LoadedPipeline, seed: int, worlds, clip: Path, out: Path, evaluator, selectors: dict,
                     quick: bool, progress: bool):
     """Train, merge and score everything that depends on the training seed."""
-    from weightspace.eval.sweep import run_sweep
+    from weightspace.selection.sweep import run_sweep
 
     spec = pipeline.spec
     runs = _train_all(pipeline, worlds, clip, out, seed, quick, progress)
@@ -196,21 +196,24 @@ def _models_of_seed(pipeline: LoadedPipeline, seed: int, worlds, clip: Path, out
     logger.info("merges (seed %d) done in %.0f s", seed, time.perf_counter() - t0)
     t0 = time.perf_counter()
     scored = {}
+    ensembles = {}
     for k, v in refs.items():
         scored[k] = evaluator.evaluate(v, label=f"{k}/seed-{seed}")
         logger.info("scored %s (seed %d): suite mean %.1f%%", k, seed, 100 * scored[k].score())
+        for key, variant in spec.variants.items():  # right after its model: the evaluator still holds its logits
+            if variant.of == k and variant.rho is not None:
+                ensembles[key] = evaluator.evaluate(v, rho=variant.rho, clip_base=str(clip), label=f"{key}/seed-{seed}")
     for key, variant in spec.variants.items():
         if variant.of not in refs:
             continue
-        if variant.rho is not None:
-            scored[key] = evaluator.evaluate(refs[variant.of], rho=variant.rho, clip_base=str(clip),
-                                             label=f"{key}/seed-{seed}")
-        else:
-            from weightspace.eval.evaluator import Evaluator
-
-            tfm = Evaluator(evaluator.suite.with_tfm(), store=evaluator.store, progress=progress)
-            scored[key] = tfm.evaluate(refs[variant.of], label=f"{key}/seed-{seed}")
         names[key] = variant.what
+        if variant.rho is not None:
+            scored[key] = ensembles[key]
+            continue
+        from weightspace.eval.evaluator import Evaluator
+
+        tfm = Evaluator(evaluator.suite.with_tfm(), store=evaluator.store, cache=evaluator.cache, progress=progress)
+        scored[key] = tfm.evaluate(refs[variant.of], label=f"{key}/seed-{seed}")
     logger.info("scoring (seed %d) done in %.0f s", seed, time.perf_counter() - t0)
     return runs, refs, names, scored, sweeps
 
@@ -387,7 +390,8 @@ def _run(pipeline: LoadedPipeline, out: Path, cache_root, seed: int, seeds: int,
     store = ResultsStore(out / "results.sqlite")
     evaluator = Evaluator(suite, store=store, progress=progress)
     chance = chance_levels(evaluator.suite)
-    selectors = {obj: Evaluator(demo_suite(pipeline.suite, worlds, out, only=obj), store=store, progress=progress)
+    selectors = {obj: Evaluator(demo_suite(pipeline.suite, worlds, out, only=obj), store=store, cache=evaluator.cache,
+                                progress=progress)
                  for obj in spec.sweep_objectives}
     clip_result = evaluator.evaluate(str(clip), label=ZERO_SHOT)
     per_seed = []

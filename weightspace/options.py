@@ -44,6 +44,9 @@ def opt(default: Any = ..., *, help: str, **constraints: Any) -> Any:
 def parse_options(cls: type[Options], given: Mapping[str, Any] | None, *, key: str = "",
                   source: str | None = None) -> Options:
     """``cls`` built from ``given``; a ``ConfigError`` naming ``source`` and the dotted key otherwise."""
+    if given is not None and not isinstance(given, Mapping):
+        where = f"{source}: " if source else ""
+        raise ConfigError(f"{where}key {key or 'options'!r}: expected a mapping of options, got {type(given).__name__}")
     try:
         return cls.model_validate(dict(given or {}))
     except ValidationError as exc:

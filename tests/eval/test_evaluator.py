@@ -96,10 +96,10 @@ def test_reevaluating_is_free_and_force_rescores(closed, ckpts, tmp_path, counte
     builds = counters["build"]
     ev = Evaluator(closed, store=store, cache_dir=tmp_path / "c2")
     again = ev.evaluate(fts[0])
-    assert again.from_store and ev.model_batches == 0 and counters["build"] == builds
+    assert again.from_store and ev.logits.model_batches == 0 and counters["build"] == builds
     assert again.rows == first.rows and again.info["method"] == "train" and again.info["parents"]
     forced = ev.evaluate(fts[0], force=True)
-    assert not forced.from_store and ev.model_batches > 0 and forced.rows == first.rows
+    assert not forced.from_store and ev.logits.model_batches > 0 and forced.rows == first.rows
     with ResultsStore(store) as db:
         assert len(db.all_results()) == 1
 
@@ -111,23 +111,6 @@ def test_prediction_ensembling_endpoints(closed, ckpts, tmp_path):
     assert _top1(ev.evaluate(fts[1], rho=1.0)) == pytest.approx(_top1(ev.evaluate(base)))
     mixed = ev.evaluate(fts[1], rho=0.5)  # the frozen CLIP defaults to the checkpoint's recorded base
     assert mixed.variant.startswith("ens(rho=0.5,clip=")
-
-
-def test_wise_ft_via_merge_engine(closed, ckpts, tmp_path):
-    base, fts = ckpts
-    res = evaluate([fts[1]], closed, store=tmp_path / "r.sqlite", wise_ft_alpha=1.0, clip_base=str(base), cache_dir=tmp_path)
-    assert res[0].info["method"] == "wise-ft" and res[0].info["params"] == {"alpha": 1.0}
-    assert _top1(res[0]) == pytest.approx(_top1(evaluate([fts[1]], closed, store=False, cache_dir=tmp_path)[0]))
-
-
-def test_wise_ft_in_memory_scores_as_the_written_merge(closed, ckpts, tmp_path):
-    base, fts = ckpts
-    ev = Evaluator(closed, store=False, cache_dir=tmp_path / "c")
-    mem = ev.evaluate_wise_ft(fts[1], 0.5, clip_base=str(base))
-    disk = ev.evaluate_wise_ft(fts[1], 0.5, clip_base=str(base), out=tmp_path / "w")
-    assert (tmp_path / "w" / "merge_manifest.json").is_file() and mem.rows == disk.rows
-    assert mem.ref.startswith("wise-ft(alpha=0.5)") and mem.info["parents"] == [str(base), str(fts[1])]
-    assert mem.rows != ev.evaluate(fts[1]).rows  # α = 0.5 is not the fine-tune itself
 
 
 def test_missing_videos_are_counted_not_scored(world, tmp_path, ckpts):
@@ -192,3 +175,24 @@ def test_streamed_splits_are_checked_for_readability_once_per_evaluator(world, t
     ev.evaluate(fts[0])
     ev.evaluate(fts[1])  # a second model streams the same videos: no second pass over every file
     assert len(checks) == 1
+
+
+def test_the_ensemble_variant_of_the_model_just_scored_runs_no_forward_pass(closed, ckpts, tmp_path):
+    base, fts = ckpts
+    ev = Evaluator(closed, store=False, cache_dir=tmp_path / "c")
+    plain = ev.evaluate(fts[1])
+    batches = ev.logits.model_batches
+    mixed = ev.evaluate(fts[1], rho=0.5, clip_base=str(base))
+    assert ev.logits.model_batches == batches and mixed.rows != plain.rows
+    fresh = Evaluator(closed, store=False, cache_dir=tmp_path / "c2").evaluate(fts[1], rho=0.5, clip_base=str(base))
+    assert mixed.rows == fresh.rows
+
+
+def test_a_benchmark_reports_the_top_k_its_protocol_options_ask_for(world, ckpts, tmp_path):
+    _, fts = ckpts
+    d = world.parent
+    (tmp_path / "s.yaml").write_text(f"name: m\nmodel: {{templates: single, num_frames: 4}}\nbenchmarks: [{{name: c, "
+                                     f"protocol: closed-set, root: {d / 'videos'}, list: {d / 'all.txt'}, "
+                                     f"classnames: {d / 'all.json'}, protocol_options: {{topk: [1, 2]}}}}]\n")
+    res = evaluate([fts[0]], tmp_path / "s.yaml", store=False, cache_dir=tmp_path / "c")[0]
+    assert [r.metric for r in res.rows] == ["top1", "top2"] and res.score() == res.value("c", "test", "top1")

@@ -38,3 +38,34 @@ def test_chance_is_the_primary_score_of_random_guessing():
     assert get_protocol("cross-dataset").chance({"a": 12, "b": 4}) == pytest.approx(1 / 6)
     assert get_protocol("out-of-context").chance({"in_context": 12, "out_of_context": 12}) == pytest.approx(1 / 12)
     assert get_protocol("closed-set").chance({"test": 5}) == pytest.approx(0.2)
+
+
+def test_score_turns_per_view_logits_into_rows_and_the_primary_score():
+    import torch
+
+    from weightspace.eval.protocols import SplitLogits
+
+    # 3 videos x 2 views x 3 classes; views are summed, then top-k over the videos that were read
+    z = torch.tensor([[[2.0, 0.0, 0.0], [1.0, 0.0, 0.0]],   # class 0
+                      [[0.0, 0.0, 1.0], [0.0, 2.0, 0.0]],   # class 1 (views disagree; the sum picks 1)
+                      [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]])  # unreadable: left out
+    base = SplitLogits("base", z, torch.tensor([0, 2, 1]), torch.tensor([True, True, False]))
+    novel = SplitLogits("novel", z[:2], torch.tensor([1, 1]), torch.tensor([True, True]))
+    scored = get_protocol("base-to-novel").score("b", [base, novel], options={"topk": [1, 2]})
+    rows = {(r.split, r.metric): (r.value, r.n, r.missing) for r in scored.rows}
+    assert rows[("base", "top1")] == (0.5, 2, 1) and rows[("base", "top2")] == (1.0, 2, 1)
+    assert rows[("novel", "top1")] == (0.5, 2, 0)
+    assert scored.primary == rows[("all", "hm")][0] == pytest.approx(0.5)
+    assert all(r.protocol == "base-to-novel" and r.benchmark == "b" for r in scored.rows)
+    test = SplitLogits("test", z[:2], torch.tensor([0, 1]), torch.tensor([True, True]))
+    mean = get_protocol("closed-set").score("c", [test], aggregate="softmax-mean")
+    assert mean.primary == 1.0 and [r.metric for r in mean.rows] == ["top1", "top5"]
+
+
+def test_options_are_declared_once_and_checked():
+    proto = get_protocol("cross-dataset")
+    assert proto.options() == {"topk": [1, 5]} and "topk=[1, 5]" in proto.describe()
+    for bad, msg in (({"topk": [2, 5]}, "including 1"), ({"topk": [1, 1]}, "distinct"), ({"k": 1}, "unknown key 'protocol_options.k'"),
+                     ([1], "expected a mapping")):
+        with pytest.raises(ConfigError, match=msg):
+            proto.options(bad, source="suite.yaml")

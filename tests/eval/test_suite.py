@@ -123,3 +123,21 @@ def test_references_in_suites_stay_references_and_local_dir_is_relative(tmp_path
         load_suite(tmp_path / "s.yaml")
     assert str(exc.value).startswith(f"{tmp_path / 's.yaml'}: key 'benchmarks.0.list': 'builtins:target/val.txt': "
                                      "unknown reference scheme 'builtins:'")
+
+
+def test_protocol_options_are_parsed_checked_and_hashed_only_when_not_the_defaults(tmp_path):
+    (tmp_path / "a.txt").write_text("v.mp4 0\n")
+    (tmp_path / "n.json").write_text('{"0": "x"}')
+
+    def suite(options: str):
+        (tmp_path / "s.yaml").write_text(f"name: s\nbenchmarks: [{{name: b, protocol: closed-set, list: a.txt, "
+                                         f"classnames: n.json{options}}}]\n")
+        return load_suite(tmp_path / "s.yaml")
+
+    plain = suite("")
+    assert plain.benchmarks[0].protocol_options == {"topk": [1, 5]}
+    assert suite(", protocol_options: {topk: [1, 5]}").content_hash() == plain.content_hash()
+    top1 = suite(", protocol_options: {topk: [1]}")
+    assert top1.benchmarks[0].protocol_options == {"topk": [1]} and top1.content_hash() != plain.content_hash()
+    with pytest.raises(ConfigError, match=r"s\.yaml: unknown key 'benchmarks\.0\.protocol_options\.k'"):
+        suite(", protocol_options: {k: 1}")

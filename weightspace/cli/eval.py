@@ -25,15 +25,21 @@ def eval_command(
 ) -> None:
     """Score checkpoints on a suite: top-1/top-5 per split, HM / mean±std summaries, multi-view."""
     from weightspace.errors import ConfigError
-    from weightspace.eval.evaluator import evaluate
+    from weightspace.eval.evaluator import open_evaluator
     from weightspace.eval.results import write_eval_results
 
     if no_store and store is not None:
         raise ConfigError("--store and --no-store are exclusive")
     if (rho is not None) and not 0.0 <= rho <= 1.0:
         raise ConfigError(f"--rho {rho}: must be in [0, 1]")
-    results = evaluate(checkpoints, suite, store=False if no_store else store, rho=rho, clip_base=clip_base,
-                       wise_ft_alpha=wise_ft_alpha, force=force, cache_dir=cache_dir, progress=True, tfm=tfm)
+    with open_evaluator(suite, store=False if no_store else store, cache_dir=cache_dir, progress=True, tfm=tfm) as ev:
+        if wise_ft_alpha is None:
+            results = [ev.evaluate(c, rho=rho, clip_base=clip_base, force=force) for c in checkpoints]
+        else:
+            from weightspace.selection.wise_ft import evaluate_wise_ft
+
+            results = [evaluate_wise_ft(ev, c, wise_ft_alpha, clip_base=clip_base, rho=rho, force=force)
+                       for c in checkpoints]
     for r in results:
         console.print(results_table(r))
         if r.missing:

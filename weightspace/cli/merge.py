@@ -94,7 +94,7 @@ merge.__doc__ = _help()
 
 def _sweep(job: dict, spec: str, eval_suite: str | None, store: str | None, keep_all: bool) -> None:
     """``--sweep NAME=...``: each value scored, the best (``--keep-all``: each) written to OUTPUT/NAME=V."""
-    from weightspace.eval.sweep import parse_sweep, run_sweep
+    from weightspace.selection.sweep import parse_sweep, run_sweep
 
     if eval_suite is None:
         raise ConfigError("--sweep needs --eval SUITE (each point is scored)")

@@ -19,7 +19,7 @@ def soup(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
 ) -> None:
     """Add candidates best-first, keeping each only if the uniform soup's held-out score strictly improves."""
-    from weightspace.eval.greedy_soup import greedy_soup
+    from weightspace.selection.greedy_soup import greedy_soup
 
     result = greedy_soup(candidates, suite, out=output, heldout=heldout, store=store, overwrite=overwrite,
                          progress=err_console.is_terminal)

@@ -1,13 +1,11 @@
-"""Evaluation: open-vocabulary protocols, caches, a results store, leaderboards, sweeps, greedy soup.
+"""Evaluation: open-vocabulary protocols, caches, a results store, leaderboards (sweeps and soups: ``selection``).
 
 Public API (imported lazily, so ``import weightspace.eval`` does not pull in torch)::
 
-    evaluate(checkpoints, suite, *, store=None, rho=None, clip_base=None, wise_ft_alpha=None, force=False)
-        -> list[EvalResult]
+    evaluate(checkpoints, suite, *, store=None, rho=None, clip_base=None, force=False) -> list[EvalResult]
     score_checkpoint(ref, suite, store=None, **kw) -> dict          # the eval_results.json document
     Evaluator(suite, store=..., cache_dir=...).evaluate(ref)         # keeps caches across checkpoints
-    run_sweep(method, inputs, *, base, param, values, suite, out_dir, ...) -> SweepResult
-    greedy_soup(candidates, suite, *, out, ...) -> GreedySoupResult
+    get_protocol(name).score(benchmark, split_logits) -> BenchmarkScore   # rows + the primary score
     load_suite(path), ResultsStore(path), leaderboard(store, suite=None)
 """
 
@@ -28,12 +26,7 @@ _EXPORTS = {
     "ResultsStore": "store",
     "default_store_path": "store",
     "EvalCache": "cache",
-    "run_sweep": "sweep",
-    "parse_sweep": "sweep",
-    "SweepResult": "sweep",
-    "greedy_soup": "greedy_soup",
-    "greedy_select": "greedy_soup",
-    "GreedySoupResult": "greedy_soup",
+    "get_protocol": "protocols",
     "leaderboard": "leaderboard",
     "Leaderboard": "leaderboard",
 }

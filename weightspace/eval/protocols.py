@@ -1,20 +1,59 @@
-"""Evaluation protocols: which splits a benchmark has, and which summary scores they give.
+"""Evaluation protocols: which splits a benchmark has, and how its per-view logits become scores.
 
-Each protocol is one entry in ``PROTOCOLS``: ``splits(cfg)`` names the splits in a suite's
-benchmark entry, ``summarize(scores)`` turns per-split top-1 into summary rows, and ``primary``
-is the (split, metric) that ranks models on that benchmark; ``chance`` is that score for random guessing. Every split also reports top-1/top-5.
-Adding a protocol = one function pair here + its test.
+Each protocol is one entry in ``PROTOCOLS``: ``splits(cfg)`` names the splits in a suite's benchmark
+entry, ``score`` turns each split's per-view logits and labels into rows (top-k per split, then the
+protocol's summary rows from ``summarize``), and ``primary`` is the (split, metric) that ranks models on
+that benchmark; ``chance`` is that score for random guessing. Options are declared once in ``Params``
+(``weightspace.options``) and set per benchmark in a suite as ``protocol_options``.
+Adding a protocol = one splits/summary function pair here + its test.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from pydantic import field_validator
 
 from weightspace.errors import ConfigError
-from weightspace.eval.metrics import harmonic_mean, mean_std
+from weightspace.eval.metrics import harmonic_mean, mean_std, topk_accuracy
+from weightspace.options import Options, describe_options, opt, parse_options
+
+if TYPE_CHECKING:
+    import torch
+
+    from weightspace.eval.results import Row
 
 SUMMARY = "all"  # split name of summary rows (HM)
+
+
+class ProtocolParams(Options):
+    """Options every protocol takes (a protocol with more subclasses this)."""
+
+    topk: list[int] = opt([1, 5], min_length=1, help="top-k accuracies reported per split (top-1 ranks models)")
+
+    @field_validator("topk")
+    @classmethod
+    def _ks(cls, ks: list[int]) -> list[int]:
+        if 1 not in ks or any(k < 1 for k in ks) or len(set(ks)) != len(ks):
+            raise ValueError("expected distinct positive integers including 1")
+        return ks
+
+
+@dataclass(frozen=True)
+class SplitLogits:
+    """One split as a protocol sees it: per-view logits [N, V, C], labels [N], and which videos were read [N]."""
+
+    name: str
+    logits: "torch.Tensor"
+    labels: "torch.Tensor"
+    ok: "torch.Tensor"
+
+
+@dataclass(frozen=True)
+class BenchmarkScore:
+    rows: list["Row"]
+    primary: float
 
 
 @dataclass(frozen=True)
@@ -23,6 +62,35 @@ class Protocol:
     splits: Callable[[dict, str], list[tuple[str, dict]]]  # (benchmark cfg, where) -> [(split name, split cfg)]
     summarize: Callable[[dict[str, float]], list[tuple[str, str, float]]]  # top-1 per split -> [(split, metric, value)]
     primary: tuple[str, str]
+    Params: type[ProtocolParams] = ProtocolParams  # the options, declared once
+
+    def options(self, given: dict | None = None, *, key: str = "protocol_options", source: str | None = None) -> dict:
+        """``given`` with defaults filled in; unknown keys and bad values refused naming ``source`` and ``key``."""
+        return parse_options(self.Params, given, key=key, source=source).model_dump()
+
+    def describe(self) -> str:
+        return "; ".join(o.line() for o in describe_options(self.Params)) or "no options"
+
+    def score(self, benchmark: str, splits: Sequence[SplitLogits], *, aggregate: str = "sum",
+              options: dict | None = None) -> BenchmarkScore:
+        """Rows (top-k of each split over the videos that were read, then the summary rows) and the primary score.
+
+        Views are combined by ``aggregate`` after any per-view ensembling the caller did (``ensemble.py``).
+        """
+        from weightspace.eval.ensemble import aggregate_views
+        from weightspace.eval.results import Row
+
+        ks = self.options(options)["topk"]
+        rows: list[Row] = []
+        top1: dict[str, float] = {}
+        for s in splits:
+            n_ok = int(s.ok.sum())
+            acc = topk_accuracy(aggregate_views(s.logits, aggregate)[s.ok], s.labels[s.ok], ks)
+            top1[s.name] = acc[1]
+            rows += [Row(self.name, benchmark, s.name, f"top{k}", acc[k], n_ok, len(s.ok) - n_ok) for k in ks]
+        rows += [Row(self.name, benchmark, split, metric, value) for split, metric, value in self.summarize(top1)]
+        values = {(r.split, r.metric): r.value for r in rows}
+        return BenchmarkScore(rows, values[self.primary])
 
     def chance(self, classes: dict[str, int]) -> float:
         """The primary score of a uniform random guesser, from each split's class count."""

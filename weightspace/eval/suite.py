@@ -20,7 +20,8 @@ environment; ``builtin:WORLD/FILE`` points into the built-in world, see ``weight
       - {name: ucf, protocol: cross-dataset, root: ${DATA_ROOT}/ucf101/videos,
          splits: [{list: split1.csv, classnames: ucf.json}, ...]}
       - {name: scuba, protocol: out-of-context, in_context: {...}, out_of_context: {...}}
-      - {name: k400, protocol: closed-set, list: val.csv, classnames: k400.json}
+      - {name: k400, protocol: closed-set, list: val.csv, classnames: k400.json,
+         protocol_options: {topk: [1, 5]}}  # the protocol's options (weightspace.eval.protocols)
 
 Every split entry is ``{list, classnames, [root], [name], [options]}`` (``options`` are passed to
 ``VideoDataset``). A benchmark may override any ``model`` default.
@@ -99,6 +100,7 @@ class Benchmark:
     protocol: str
     splits: tuple[SplitSpec, ...]
     model: ModelDefaults
+    protocol_options: dict = field(default_factory=dict)  # the protocol's Params, resolved
 
 
 @dataclass
@@ -141,7 +143,9 @@ class Suite:
             h = hashlib.sha256()
             for b in self.benchmarks:
                 model = {k: v for k, v in b.model.__dict__.items() if k != "tfm" or v}  # old suites keep their hash
-                h.update(json.dumps([b.name, b.protocol, model], sort_keys=True, default=list).encode())
+                options = b.protocol_options if b.protocol_options != get_protocol(b.protocol).options() else None
+                h.update(json.dumps([b.name, b.protocol, model] + ([options] if options else []), sort_keys=True,
+                                    default=list).encode())
                 for s in b.splits:
                     lst, names, _ = s.paths()
                     h.update(json.dumps([s.name, s.root, s.options], default=list).encode())
@@ -245,6 +249,7 @@ class BenchmarkDoc(ModelOverrides):
     list_file: SuitePath | None = Field(None, alias="list")
     classnames: SuitePath | None = None
     options: dict | None = None
+    protocol_options: dict | None = None  # checked by the protocol (its Params)
 
     @field_validator("name")
     @classmethod
@@ -287,7 +292,8 @@ def _benchmark(bench: BenchmarkDoc, index: int, model: ModelDefaults, source: st
                              tuple(sorted((split.get("options") or {}).items())),
                              f"{source}: benchmarks[{bench.name}].{name}")
                    for name, split in entries)
-    return Benchmark(bench.name, proto.name, splits, bench.over(model))
+    options = proto.options(bench.protocol_options, key=f"benchmarks.{index}.protocol_options", source=source)
+    return Benchmark(bench.name, proto.name, splits, bench.over(model), options)
 
 
 def parse_suite(doc: dict, base: Path, source: str) -> Suite:

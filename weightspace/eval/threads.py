@@ -2,7 +2,8 @@
 
 Measured on this 2-core machine shared with other jobs (ws-tiny-clip ``vclip``, 8-frame 48 px clips):
 at load average 7-8 one thread encoded 18.4 videos/s and two threads 10.2 (side by side, median of 5);
-in benchmarks/eval_bench.py 11.7 vs 8.2 videos/s at load 10-12 and 48.2 vs 27.3 at load 3.3. On an idle box two are the
+in benchmarks/eval_bench.py 11.7 vs 8.2 videos/s at load 10-12, 13.9 vs 8.7 at load 9.5 (1,176 videos of the demo
+suite; the tuner's own probes 0.060 vs 0.125 s/video) and 48.2 vs 27.3 at load 3.3. On an idle box two are the
 faster (issue 15: 356 vs 218 videos/s). Neither count is right everywhere, so ``ThreadTuner`` times
 each candidate on the evaluator's own batches (work that has to be done anyway), keeps the fastest,
 and probes again every ``every`` batches because the load of a shared machine changes.

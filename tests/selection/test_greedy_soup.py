@@ -3,7 +3,7 @@ import json
 import pytest
 
 from weightspace.errors import ConfigError
-from weightspace.eval.greedy_soup import greedy_select, greedy_soup
+from weightspace.selection.greedy_soup import greedy_select, greedy_soup
 
 
 def test_greedy_select_hand_constructed():
@@ -40,15 +40,34 @@ def test_greedy_soup_with_mocked_scorer(ckpts, world, tmp_path, monkeypatch):
 
     def fake_score(self, ref, benchmark=None, **kw):
         seen.append(benchmark)
-        ckpt = open_checkpoint(ref)
-        if ckpt.folder.name in scores:
-            return scores[ckpt.folder.name]
-        parents = [p["ref"] for p in ckpt.meta["provenance"]["parents"]]
-        return 0.7 if sorted(parents) == sorted([str(fts[1]), str(fts[2])]) else 0.1
+        return scores[open_checkpoint(ref).folder.name]
+
+    class FakeSoupResult:  # a trial soup, averaged in memory: scored by its parents
+        def __init__(self, parents):
+            self.parents = parents
+
+        def score(self, benchmark=None):
+            seen.append(benchmark)
+            return 0.7 if sorted(self.parents) == sorted([str(fts[1]), str(fts[2])]) else 0.1
 
     monkeypatch.setattr(Evaluator, "score", fake_score)
+    monkeypatch.setattr(Evaluator, "evaluate_weights", lambda self, state, *, info, record=True, **kw:
+                        FakeSoupResult(info["parents"]) if not record else pytest.fail("a trial soup was recorded"))
     res = greedy_soup(fts, world, out=tmp_path / "soup", store=False)
     assert set(seen) == {"target"}  # the suite's held-out benchmark
     assert res.ingredients == [str(fts[1]), str(fts[2])] and res.score == 0.7
     manifest = json.loads((tmp_path / "soup" / "merge_manifest.json").read_text())
     assert manifest["method"] == "average" and len(manifest["inputs"]) == 2
+
+
+def test_a_trial_soup_scored_in_memory_scores_as_the_written_soup(ckpts, world, tmp_path):
+    from weightspace.eval.evaluator import Evaluator
+    from weightspace.eval.suite import load_suite
+    from weightspace.merge import merge
+
+    _, fts = ckpts
+    res = greedy_soup(fts[:2], world, out=tmp_path / "soup", store=False)
+    first, trial = res.history
+    written = merge("average", [first["candidate"], trial["candidate"]], out=tmp_path / "trial", progress=False)
+    ev = Evaluator(load_suite(world).with_benchmarks(["target"]), store=False)
+    assert ev.score(written, "target") == trial["score"]

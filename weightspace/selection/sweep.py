@@ -27,9 +27,8 @@ from weightspace.atomic import atomic_path, write_json
 from weightspace.checkpoint import MANIFEST_NAME, open_checkpoint
 from weightspace.errors import ConfigError
 from weightspace.eval.evaluator import Evaluator, checkpoint_info
-from weightspace.eval.cache import state_digest
-from weightspace.eval.memory_merge import MemoryMerge
 from weightspace.eval.results import EvalResult
+from weightspace.selection.memory_merge import MemoryMerge
 
 log = logging.getLogger(__name__)
 WRITE_MODES = ("best", "all")
@@ -153,11 +152,7 @@ def run_sweep(
             scored = ev.evaluate(_write_point(job, param, v, folder), **ens)
             point = SweepPoint(v, folder, scored)
         else:
-            resolved = mem.resolved(param, v)
-            state = mem.state(resolved)
-            info = mem.provenance(resolved)
-            scored = ev.evaluate_weights(state, like=mem.like, sha256=state_digest(state), label=info["name"], info=info,
-                                         **ens)
+            scored = mem.scored(ev, {param: v}, **ens)
             point = SweepPoint(v, None, scored)
         log.info("sweep %s %d/%d: %s=%g score %.4f%s", method, i + 1, len(values), param, v,
                  scored.score(objective), " (from the results store)" if scored.from_store else "")

@@ -2,22 +2,21 @@
 
 Sort the candidates by held-out score; start the soup with the best; for each next candidate, add it
 only if the uniform average of the soup plus it scores *strictly* higher on the held-out benchmark.
-``greedy_select`` is the algorithm over any scorer; ``greedy_soup`` wires it to ``merge("average")``
-and an ``Evaluator`` restricted to the suite's held-out benchmark.
+``greedy_select`` is the algorithm over any scorer; ``greedy_soup`` wires it to an ``Evaluator``
+restricted to the suite's held-out benchmark. Trial soups are averaged in memory (``MemoryMerge``, the
+engine's own per-key function) and never written; the chosen soup is written by the engine.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Hashable, Sequence
 
 from weightspace.errors import ConfigError
 from weightspace.eval.evaluator import Evaluator, as_suite
+from weightspace.selection.memory_merge import MemoryMerge
 
 
 @dataclass
@@ -73,21 +72,11 @@ def greedy_soup(
         sub.name = f"{full.name}:{bench}"
         evaluator = Evaluator(sub, store=store, progress=progress)
     refs = [str(c) for c in candidates]
-    work = Path(tempfile.mkdtemp(prefix="ws-greedy-soup-"))
-    try:
-        counter = itertools.count()
 
-        def soup_score(ingredients: list) -> float:
-            folder = work / f"soup-{next(counter)}"
-            merge("average", ingredients, out=folder, progress=False)
-            try:
-                return evaluator.score(folder, bench, record=False)
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
+    def soup_score(ingredients: list) -> float:
+        return MemoryMerge("average", ingredients, None, {}, None, None).scored(evaluator, record=False).score(bench)
 
-        result = greedy_select(refs, lambda c: evaluator.score(c, bench), soup_score)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    result = greedy_select(refs, lambda c: evaluator.score(c, bench), soup_score)
     result.benchmark = bench
     result.checkpoint = merge("average", result.ingredients, out=out, overwrite=overwrite, progress=False)
     return result

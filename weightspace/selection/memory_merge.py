@@ -60,8 +60,22 @@ class MemoryMerge:
         # the engine's output config and video section come from the first input that has a model config
         self.like = next((c for c in self.inputs + ([self.base] if self.base else []) if c.model_cfg), self.inputs[0])
 
-    def resolved(self, param: str, value: float) -> dict:
-        return self.spec.resolve_params({**self.params, param: value}, self.info)
+    def resolved(self, values: dict | None = None) -> dict:
+        """The method's options: the fixed ones, ``values`` over them, defaults filled in and checked."""
+        return self.spec.resolve_params({**self.params, **(values or {})}, self.info)
+
+    def scored(self, evaluator, values: dict | None = None, *, label: str | None = None, **kw):
+        """The merge at ``values`` scored by ``evaluator`` (an ``Evaluator``) without being written, its result
+        keyed by the sha256 of the merged weights and named ``label`` (default: method and options).
+        ``kw``: ``Evaluator.evaluate_weights``'s options."""
+        from weightspace.eval.cache import state_digest
+
+        params = self.resolved(values)
+        state = self.state(params)
+        info = self.provenance(params)
+        info["name"] = label or info["name"]
+        return evaluator.evaluate_weights(state, like=self.like, sha256=state_digest(state), label=info["name"],
+                                          info=info, **kw)
 
     def state(self, params: dict) -> dict[str, "torch.Tensor"]:
         """The merged weights (the reference's dtype per key) for resolved ``params``."""

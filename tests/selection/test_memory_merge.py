@@ -9,7 +9,7 @@ def test_memory_merge_equals_the_engine_bit_for_bit(ckpts, tmp_path, method, n_i
     import torch
 
     from weightspace.checkpoint import open_checkpoint
-    from weightspace.eval.memory_merge import MemoryMerge
+    from weightspace.selection.memory_merge import MemoryMerge
     from weightspace.merge import merge
 
     base, fts = ckpts
@@ -33,7 +33,7 @@ def test_memory_merge_equals_the_engine_bit_for_bit(ckpts, tmp_path, method, n_i
 def test_memory_merge_refuses_mismatched_inputs(ckpts, tmp_path):
     from weightspace.checkpoint import open_checkpoint, save_checkpoint
     from weightspace.errors import CheckpointError
-    from weightspace.eval.memory_merge import MemoryMerge
+    from weightspace.selection.memory_merge import MemoryMerge
 
     base, fts = ckpts
     ck = open_checkpoint(fts[0])

@@ -4,7 +4,7 @@ import pytest
 
 from weightspace.errors import ConfigError
 from weightspace.eval.evaluator import Evaluator
-from weightspace.eval.sweep import parse_sweep, run_sweep
+from weightspace.selection.sweep import parse_sweep, run_sweep
 
 
 def test_parse_sweep():
@@ -44,10 +44,10 @@ def test_three_point_sweep_shares_caches_and_resumes(world, ckpts, tmp_path, mon
     import weightspace.merge
 
     monkeypatch.setattr(weightspace.merge, "merge", lambda *a, **k: pytest.fail("merged again"))
-    batches = ev.model_batches
+    batches = ev.logits.model_batches
     again = run_sweep("task-arith", [str(f) for f in fts[:2]], base=str(base), param="lambda", values=[0.0, 0.5, 1.0],
                       suite=suite, out_dir=tmp_path / "sweep", evaluator=ev, objective="target")
-    assert ev.model_batches == batches and all(p.result.from_store for p in again.points)
+    assert ev.logits.model_batches == batches and all(p.result.from_store for p in again.points)
 
 
 def test_sweep_merges_to_disk_once_and_lists_each_point_once(world, ckpts, tmp_path, monkeypatch):
