@@ -75,10 +75,13 @@ def key_tag(key: str) -> str:
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 8 << 20) -> str:
+    """The file's sha256, read through one reusable buffer (no new allocation per block)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
+    buf = bytearray(chunk)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            h.update(view[:n])
     return h.hexdigest()
 
 
