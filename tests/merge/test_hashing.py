@@ -99,3 +99,31 @@ def test_merge_output_is_cached_and_a_corrupt_cache_counts_as_empty(family, tmp_
     assert HashCache(path).get(w, file_stamp(w)) is None
     merge("average", [d / "a", out], out=d / "soup2", hash_cache=HashCache(path))  # rewrites it, valid again
     assert HashCache(path).get(w, file_stamp(w)) == sha256_file(w)
+
+
+def test_a_checkpoint_with_a_head_file_is_named_by_both_files_whether_hashed_or_cached(tmp_path):
+    import json
+
+    import torch
+
+    from merge.fakes import MODEL_CFG, clip_like_state
+    from weightspace.checkpoint import (
+        HEAD_NAME, MANIFEST_NAME, WEIGHTS_NAME, combined_sha256, save_checkpoint, sha256_file,
+    )
+    from weightspace.merge import merge
+    from weightspace.merge.hashing import HashCache, file_stamp
+
+    def identity(folder):
+        return combined_sha256(sha256_file(folder / WEIGHTS_NAME), folder / HEAD_NAME)
+
+    for name, seed in (("base", 0), ("a", 1)):
+        head = torch.randn(3, generator=torch.Generator().manual_seed(seed))
+        save_checkpoint(tmp_path / name, {**clip_like_state(seed), "temporal.w": head}, model_cfg=MODEL_CFG)
+    cache = tmp_path / "hashes.json"
+    for out in ("m1", "m2"):  # m1 hashes both weights files, m2 finds them in the cache
+        merge("task-arith", [tmp_path / "a"], base=tmp_path / "base", out=tmp_path / out, hash_cache=HashCache(cache))
+        man = json.loads((tmp_path / out / MANIFEST_NAME).read_text())
+        assert [e["sha256"] for e in man["inputs"]] == [identity(tmp_path / "base"), identity(tmp_path / "a")]
+    w = tmp_path / "m2" / WEIGHTS_NAME
+    assert man["output"]["weights_sha256"] == identity(tmp_path / "m2")
+    assert HashCache(cache).get(w, file_stamp(w)) == sha256_file(w)  # the weights file's own hash is cached
