@@ -124,10 +124,10 @@ def child(variant: str, base: str, inputs: list[str], out: str) -> None:
 
         if kind == "engine2t":
             engine.COMPUTE_THREADS = 2
-        elif kind == "engine1h":
+        elif kind == "engine2h":
             import weightspace.merge.hashing as hashing
 
-            hashing.HASH_THREADS = 1
+            hashing.HASH_THREADS = 2
         engine.merge(method or "task-arith", inputs, base=base, out=out, progress=False)
     elif kind == "io":  # the floor: read every input file once, write one file of the same size
         with open(out, "wb") as fh:
@@ -207,7 +207,7 @@ def main() -> None:
             "io floor (read 5, write 1)": ("io", inputs, fresh),
             "naive, 4 inputs": ("naive", inputs, fresh),
             "engine first, 4 inputs": ("engine", inputs, fresh),
-            "engine first, 1 hash thread": ("engine1h", inputs, fresh),
+            "engine first, 2 hash threads": ("engine2h", inputs, fresh),
             "engine repeated, 4 inputs": ("engine", inputs, lambda: hashed),
             "engine repeated, 2 threads": ("engine2t", inputs, lambda: hashed),
             "engine repeated, 16 inputs": ("engine", many, lambda: hashed),
@@ -254,7 +254,7 @@ def main() -> None:
 
     for name, other, ref, what in ((f"2 compute threads / {COMPUTE_THREADS}, repeated merge",
                                     "engine repeated, 2 threads", again, "COMPUTE_THREADS"),
-                                   (f"1 hash thread / {HASH_THREADS}, first merge", "engine first, 1 hash thread",
+                                   (f"2 hash threads / {HASH_THREADS}, first merge", "engine first, 2 hash threads",
                                     first, "HASH_THREADS")):
         r = results[other]
         console.print(f"{name:44s} {r['process'] / ref['process']:6.2f} wall, {r['cpu'] / ref['cpu']:.2f} CPU  "

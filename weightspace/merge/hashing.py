@@ -2,8 +2,8 @@
 
 ``FileHashes`` hashes each input file from its first byte on a background thread as soon as the
 merge has opened it: before torch is imported (~1.6 s of one core that leaves the other free) and
-while the merge computes, so the hash is rarely what the merge waits for. ``sha256_file`` reads
-through one reusable buffer (memory bounded) and hashlib releases the GIL.
+while the merge computes, so the hash is rarely what the merge waits for. ``sha256_file`` hashes
+mapped windows of the file (memory bounded, no copy) and hashlib releases the GIL.
 
 ``HashCache`` remembers each file's sha256 under (path, size, mtime_ns, inode), so a merge whose
 inputs were hashed before (by an earlier merge, or as its output) hashes nothing; a file that was
@@ -24,9 +24,9 @@ from weightspace.cache_root import resolve_cache_root
 from weightspace.checkpoint import sha256_file
 
 _CACHE_ENTRIES = 10_000  # files remembered; the least recently stored are dropped first
-# merge_bench.py, first merge of 4 inputs on 2 cores: 2 hash threads took 0.78x the wall of 1 (the
-# import of torch occupies one core for the first ~1.6 s; the hashes are the first merge's critical path)
-HASH_THREADS = 2
+# One core is left to the merge's own thread (the torch import, then the compute): merge_bench.py, first
+# merge on 2 cores, 1 hash thread took 0.76x the wall of 2 (two slow the import, which every merge waits for).
+HASH_THREADS = max(1, (os.cpu_count() or 2) - 1)
 log = logging.getLogger(__name__)
 
 
