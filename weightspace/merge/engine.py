@@ -56,8 +56,8 @@ if TYPE_CHECKING:
     import torch
 
 log = logging.getLogger(__name__)
-# Per-key arithmetic threads (the writer and hash threads run beside them): merge_bench.py on 2 cores,
-# repeated task-arith merge, 2 compute threads took 2.4-3.0x the CPU time of 1 for 0.9-1.0x the wall.
+# Per-key arithmetic threads (the writer and hash threads run beside them): merge_bench.py on 2 shared cores,
+# repeated task-arith merge at load 5-6, 2 compute threads took 2.1-2.2x the wall and 2.1-2.6x the CPU of 1.
 COMPUTE_THREADS = 1
 DTYPE_NAMES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64",
                "fp32": "F32", "fp16": "F16", "bf16": "BF16"}
@@ -407,7 +407,8 @@ def merge(
                 raise ConfigError(f"{out}: already exists (use --overwrite to replace it)") from None
         for m in everyone:
             cache.put(m.path, m.stamp, m.weights_sha)
-        cache.put(out / WEIGHTS_NAME, file_stamp(out / WEIGHTS_NAME), digest.hexdigest())  # a later merge of it hashes nothing
+        # a later merge of the output hashes nothing
+        cache.put(out / WEIGHTS_NAME, file_stamp(out / WEIGHTS_NAME), digest.hexdigest())
         cache.save()
     finally:
         hashes.close()

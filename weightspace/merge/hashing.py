@@ -25,7 +25,7 @@ from weightspace.checkpoint import sha256_file
 
 _CACHE_ENTRIES = 10_000  # files remembered; the least recently stored are dropped first
 # One core is left to the merge's own thread (the torch import, then the compute): merge_bench.py, first
-# merge on 2 cores, 1 hash thread took 0.76x the wall of 2 (two slow the import, which every merge waits for).
+# merge on 2 cores at load 5.4, 2 hash threads took 1.20x the wall of 1 (they slow the import every merge waits for).
 HASH_THREADS = max(1, (os.cpu_count() or 2) - 1)
 log = logging.getLogger(__name__)
 
