@@ -149,3 +149,14 @@ def test_a_fifo_given_as_a_checkpoint_is_refused_without_blocking(tmp_path):
         open_checkpoint(fifo)
     with pytest.raises(CheckpointError, match="w.safetensors: not a regular file"):
         read_header(fifo)
+
+
+@pytest.mark.parametrize("size", [0, 4095, 4096, 10_000])
+def test_sha256_file_over_several_mapped_windows(tmp_path, size):
+    import hashlib
+    import os
+
+    path = tmp_path / "f.bin"
+    data = os.urandom(size)
+    path.write_bytes(data)
+    assert sha256_file(path, window=4096) == hashlib.sha256(data).hexdigest()

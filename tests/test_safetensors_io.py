@@ -130,3 +130,35 @@ def test_mapped_tensor_writes_stay_private(tmp_path):
     t = map_tensor(path, infos["a"])
     t += 1
     assert torch.equal(read_tensor(path, infos["a"]), torch.zeros(4))
+
+
+def test_streaming_writer_keeps_order_whatever_the_budget(tmp_path):
+    tensors = {f"t{i}": torch.randn(1000 + i) for i in range(20)}
+    specs = [(k, "F32", tuple(v.shape)) for k, v in tensors.items()]
+    path = tmp_path / "b.safetensors"
+    h = hashlib.sha256()
+    write_streaming(path, specs, iter(tensors.values()), digest=h, budget=1)  # every tensor waits for the last
+    got = load_file(path)
+    assert all(torch.equal(got[k], v) for k, v in tensors.items())
+    assert h.hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_write_error_on_the_writer_thread_reaches_the_caller():
+    import errno
+
+    specs = [(f"t{i}", "F32", (100_000,)) for i in range(4)]  # larger than the file buffer: written at once
+    with pytest.raises(OSError) as exc:
+        write_streaming("/dev/full", specs, (torch.ones(100_000) for _ in range(4)))
+    assert exc.value.errno == errno.ENOSPC
+
+
+def test_an_error_of_the_producer_stops_the_writer(tmp_path):
+    def tensors():
+        yield torch.ones(10)
+        raise RuntimeError("producer failed")
+
+    with pytest.raises(RuntimeError, match="producer failed"):
+        write_streaming(tmp_path / "p.safetensors", [("a", "F32", (10,)), ("b", "F32", (10,))], tensors())
+    import threading
+
+    assert not any(t.name == "weightspace-writer" for t in threading.enumerate())

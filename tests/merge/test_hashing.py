@@ -1,25 +1,38 @@
 import hashlib
 import os
 
-from weightspace.merge.hashing import AsyncDigest, FileHasher, HashWorker
+import pytest
+
+from weightspace.merge.hashing import FileHashes
 
 
-def test_file_hash_is_exact_whatever_the_read_order(tmp_path):
-    data = os.urandom(10_000)
-    path = tmp_path / "f.bin"
-    path.write_bytes(data)
-    worker = HashWorker(budget=1000)
+def test_background_hashes_are_the_files_sha256_and_a_file_started_twice_is_hashed_once(tmp_path, monkeypatch):
+    import weightspace.merge.hashing as hashing
+
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"f{i}.bin")
+        paths[-1].write_bytes(os.urandom(9_000_000 + i))  # more than one read buffer
+    real, calls = hashing.sha256_file, []
+    monkeypatch.setattr(hashing, "sha256_file", lambda p: calls.append(p) or real(p))
+    hashes = FileHashes(threads=2)
     try:
-        h = FileHasher(path, worker)
-        for start, end in [(100, 3000), (3000, 5000), (0, 100), (7000, 8000), (3000, 5000)]:  # gaps, repeats
-            h.feed(start, end, memoryview(data)[start:end])
-        assert h.hexdigest() == hashlib.sha256(data).hexdigest()
-        d = AsyncDigest(worker)
-        d.update(b"abc")
-        d.update(memoryview(b"def"))
-        assert d.hexdigest() == hashlib.sha256(b"abcdef").hexdigest()
+        for p in paths + paths[:1]:
+            hashes.start(p)
+        assert [hashes.result(p) for p in paths] == [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
     finally:
-        worker.close()
+        hashes.close()
+    assert sorted(calls) == sorted(paths)
+
+
+def test_a_file_that_cannot_be_read_fails_when_its_hash_is_asked_for(tmp_path):
+    hashes = FileHashes(threads=1)
+    try:
+        hashes.start(tmp_path / "gone.bin")
+        with pytest.raises(FileNotFoundError):
+            hashes.result(tmp_path / "gone.bin")
+    finally:
+        hashes.close()
 
 
 def _merge_counting_hashes(monkeypatch, d, out, cache):
@@ -32,12 +45,12 @@ def _merge_counting_hashes(monkeypatch, d, out, cache):
 
     hashed = []
 
-    class Spy(engine.FileHasher):
-        def __init__(self, path, worker):
+    class Spy(engine.FileHashes):
+        def start(self, path):
             hashed.append(path.parent.name)
-            super().__init__(path, worker)
+            super().start(path)
 
-    monkeypatch.setattr(engine, "FileHasher", Spy)
+    monkeypatch.setattr(engine, "FileHashes", Spy)
     merge("task-arith", [d / "a", d / "b"], base=d / "base", out=d / out, hash_cache=cache)
     return sorted(hashed), json.loads((d / out / MANIFEST_NAME).read_text())
 
@@ -86,3 +99,31 @@ def test_merge_output_is_cached_and_a_corrupt_cache_counts_as_empty(family, tmp_
     assert HashCache(path).get(w, file_stamp(w)) is None
     merge("average", [d / "a", out], out=d / "soup2", hash_cache=HashCache(path))  # rewrites it, valid again
     assert HashCache(path).get(w, file_stamp(w)) == sha256_file(w)
+
+
+def test_a_checkpoint_with_a_head_file_is_named_by_both_files_whether_hashed_or_cached(tmp_path):
+    import json
+
+    import torch
+
+    from merge.fakes import MODEL_CFG, clip_like_state
+    from weightspace.checkpoint import (
+        HEAD_NAME, MANIFEST_NAME, WEIGHTS_NAME, combined_sha256, save_checkpoint, sha256_file,
+    )
+    from weightspace.merge import merge
+    from weightspace.merge.hashing import HashCache, file_stamp
+
+    def identity(folder):
+        return combined_sha256(sha256_file(folder / WEIGHTS_NAME), folder / HEAD_NAME)
+
+    for name, seed in (("base", 0), ("a", 1)):
+        head = torch.randn(3, generator=torch.Generator().manual_seed(seed))
+        save_checkpoint(tmp_path / name, {**clip_like_state(seed), "temporal.w": head}, model_cfg=MODEL_CFG)
+    cache = tmp_path / "hashes.json"
+    for out in ("m1", "m2"):  # m1 hashes both weights files, m2 finds them in the cache
+        merge("task-arith", [tmp_path / "a"], base=tmp_path / "base", out=tmp_path / out, hash_cache=HashCache(cache))
+        man = json.loads((tmp_path / out / MANIFEST_NAME).read_text())
+        assert [e["sha256"] for e in man["inputs"]] == [identity(tmp_path / "base"), identity(tmp_path / "a")]
+    w = tmp_path / "m2" / WEIGHTS_NAME
+    assert man["output"]["weights_sha256"] == identity(tmp_path / "m2")
+    assert HashCache(cache).get(w, file_stamp(w)) == sha256_file(w)  # the weights file's own hash is cached

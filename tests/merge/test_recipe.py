@@ -68,12 +68,17 @@ def test_shipped_lodo_recipes_load_and_their_options_resolve():
     from weightspace.merge.registry import InputsInfo
 
     recipes = sorted((Path(__file__).resolve().parents[2] / "weightspace" / "recipes" / "merge").glob("lodo_*.yaml"))
-    methods = set()
+    sources = {"k700", "ucf101", "hmdb51", "xdviolence"}
+    held_out = {}
     for r in recipes:
         job = load_recipe(r)
         get_method(job["method"]).resolve_params(job["params"], InputsInfo(len(job["inputs"]), True))
-        methods.add(job["method"])
-    assert {"task-arith", "iso-c", "tsv-m"} <= methods
+        held = r.stem.rpartition("_heldout_")[2]
+        # robust-ovar's leave-one-dataset-out: the three other sources, never the held-out one
+        assert {Path(i).parents[1].name for i in job["inputs"]} == sources - {held}, r.name
+        held_out.setdefault(job["method"], set()).add(held)
+    assert held_out == {m: sources for m in ("task-arith", "iso-c", "tsv-m")}
+
 
 
 @pytest.mark.parametrize("text, line", [

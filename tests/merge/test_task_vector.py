@@ -52,3 +52,34 @@ def test_streaming_stats_equal_in_memory_results(tmp_path):
     assert stats.cosine[1][1] == pytest.approx(1.0)
     visual = _tau(tmp_path / "base", tmp_path / "b", keep=lambda k: k.startswith("visual."))
     assert stats.norms[1]["visual"] == pytest.approx(float(visual.norm()), rel=1e-6)
+
+
+
+@pytest.mark.parametrize("shape", [(5, 11), (7,), (), (0, 3)])
+def test_task_vector_sum_over_blocks_matches_the_formula_and_keeps_unmoved_weights_bit_exact(monkeypatch, shape):
+    import weightspace.merge.task_vector as tvmod
+
+    monkeypatch.setattr(tvmod, "BLOCK", 4)  # several blocks and a short last one
+    g = torch.Generator().manual_seed(0)
+    base = torch.randn(shape, generator=g)
+    xs = [base + torch.randn(shape, generator=g) for _ in range(3)]
+    for x in xs:
+        x.reshape(-1)[::3] = base.reshape(-1)[::3]  # every third weight unmoved by all inputs
+    kept = [x.clone() for x in xs], base.clone()
+    coeffs = [0.5, 2.0, -1.25]
+    want = sum(c * (x - base) for c, x in zip(coeffs, xs))
+    got = tvmod.task_vector_sum(base, iter(xs), coeffs)  # inputs may be a one-pass iterator
+    assert got.shape == base.shape and torch.allclose(got, want, atol=1e-6)
+    merged = tvmod.task_vector_sum(base, xs, coeffs, plus_base=True)
+    assert torch.allclose(merged, base + want, atol=1e-6)
+    assert torch.equal(merged.reshape(-1)[::3], base.reshape(-1)[::3])
+    assert all(torch.equal(x, k) for x, k in zip(xs, kept[0])) and torch.equal(base, kept[1])
+
+
+def test_task_vector_sum_refuses_no_inputs_and_mismatched_coefficients():
+    from weightspace.merge.task_vector import task_vector_sum
+
+    with pytest.raises(ValueError, match="no inputs"):
+        task_vector_sum(torch.zeros(2), [], [])
+    with pytest.raises(ValueError):
+        task_vector_sum(torch.zeros(2), [torch.ones(2)], [1.0, 2.0])

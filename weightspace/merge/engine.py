@@ -5,9 +5,14 @@ float32 and the result is written at once, so peak memory is a few copies of the
 however many inputs there are. Each safetensors tensor is read through a private mapping of just its
 byte range (``map_tensor``: no copy, headers parsed once by ``SafetensorsSource``), released as soon
 as the tensor is dropped: no mapping stays resident, unlike ``safe_open`` handles kept open (whose
-touched pages make RSS grow with the number of inputs). Input sha256s are computed from these same
-bytes on a background thread (``hashing.py``), not by re-reading the files. Legacy ``.pt``/``.pth`` inputs are loaded whole (``MemorySource``): they are
-not streamed, convert them to safetensors for large merges.
+touched pages make RSS grow with the number of inputs). The output is written and hashed on a
+background thread while the next key is computed (``write_streaming``). Legacy ``.pt``/``.pth``
+inputs are loaded whole (``MemorySource``): they are not streamed, convert them to safetensors for
+large merges.
+
+Order of work, so the wait is short: headers, options and the output path are checked first (an
+error costs no hashing); then the input files not in the ``HashCache`` are hashed on background
+threads (``FileHashes``), which overlap the import of torch and the compute.
 
 Before anything is written, every input's header is checked against the reference (the base, else
 the first input): same keys, same shapes, compatible dtypes. Keys every input has but the base lacks
@@ -22,12 +27,12 @@ A by 2/3. The output folder is written in a temporary sibling and renamed when c
 
 Every float tensor written is checked: NaN/Inf in a merged tensor, or a ``dtype`` cast overflowing to
 Inf, is an error naming the key (a logged warning with ``allow_nonfinite``). The per-key arithmetic
-runs on ``device`` (``cuda`` if asked for and present); reading and writing stay on the CPU. Input
-hashes come from a persistent ``HashCache`` when the file is unchanged since it was last hashed.
+runs on ``device`` (``cuda`` if asked for and present); reading and writing stay on the CPU.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -42,7 +47,7 @@ from weightspace.checkpoint import (
 )
 from weightspace.errors import CheckpointError, ConfigError
 from weightspace.merge.filters import KeyFilter
-from weightspace.merge.hashing import AsyncDigest, FileHasher, HashCache, HashWorker, file_stamp
+from weightspace.merge.hashing import FileHashes, HashCache, file_stamp
 from weightspace.merge.manifest import build_manifest
 from weightspace.merge.registry import InputsInfo, KeyJob, get_method
 from weightspace.safetensors_io import map_tensor, torch_dtype
@@ -51,7 +56,8 @@ if TYPE_CHECKING:
     import torch
 
 log = logging.getLogger(__name__)
-# Per-key arithmetic threads (plus the hash thread): merge_bench.py on 2 shared cores, 2 threads took 1.8-2.7x as long.
+# Per-key arithmetic threads (the writer and hash threads run beside them): merge_bench.py on 2 shared cores,
+# repeated task-arith merge at load 5-6, 2 compute threads took 2.1-2.2x the wall and 2.1-2.6x the CPU of 1.
 COMPUTE_THREADS = 1
 DTYPE_NAMES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64",
                "fp32": "F32", "fp16": "F16", "bf16": "BF16"}
@@ -59,13 +65,16 @@ DTYPE_NAMES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64"
 
 @dataclass
 class MergeInput:
-    """One opened input (or the base) and the hash of its file, built from the reads."""
+    """One opened input (or the base) and the sha256 of its weights file (cached, or being hashed)."""
 
     ckpt: Checkpoint
     source: TensorSource
     role: str  # "base" | "input"
-    hasher: FileHasher | None
-    stamp: list[int] | None = None  # file_stamp of the weights when opened (for the hash cache)
+    path: Path  # the weights file, resolved
+    stamp: list[int]  # its file_stamp when opened (for the hash cache)
+    weights_sha: str | None = None  # from the hash cache; else ``hashes`` computes it
+    hashes: FileHashes | None = None
+    _identity: str | None = None
 
     @property
     def label(self) -> str:
@@ -73,24 +82,21 @@ class MergeInput:
 
     def read(self, key: str) -> "torch.Tensor":
         if isinstance(self.source, SafetensorsSource):
-            t = map_tensor(self.source.path, self.source.info(key))  # zero-copy; released with the tensor
-        else:
-            t = self.source.read(key)
-        if self.hasher is not None and t.numel():
-            info = self.source.info(key)
-            self.hasher.feed(info.start, info.end, t.reshape(-1).view(_uint8()).numpy())
-        return t
+            return map_tensor(self.source.path, self.source.info(key))  # zero-copy; released with the tensor
+        return self.source.read(key)
+
+    def start_hash(self, hashes: FileHashes) -> None:
+        if self.weights_sha is None:
+            self.hashes = hashes
+            hashes.start(self.path)
 
     def sha256(self) -> str:
-        if self.ckpt._sha is None:
-            self.ckpt._sha = self.hasher.hexdigest() if self.hasher is not None else self.ckpt.sha256()
-        return self.ckpt._sha
-
-
-def _uint8():
-    import torch
-
-    return torch.uint8
+        """The checkpoint's identity: the weights file's sha256 (combined with the head file's, if any)."""
+        if self._identity is None:
+            if self.weights_sha is None:
+                self.weights_sha = self.hashes.result(self.path)
+            self._identity = combined_sha256(self.weights_sha, self.ckpt.head)
+        return self._identity
 
 
 class LazyInputs(Sequence):
@@ -255,18 +261,12 @@ def plan_keys(ref: MergeInput, others: list[MergeInput], filt: KeyFilter, dtype:
     return plan
 
 
-def _open(ref: str | os.PathLike, role: str, hashers: dict[Path, FileHasher], worker: HashWorker,
-          cache: HashCache) -> MergeInput:
+def open_input(ref: str | os.PathLike, role: str, cache: HashCache) -> MergeInput:
+    """Open a checkpoint for merging; its weights' sha256 comes from ``cache`` when the file is unchanged."""
     ckpt = open_checkpoint(ref)
-    source = ckpt.source()
     path = ckpt.weights.resolve()
     stamp = file_stamp(path)
-    ckpt._sha = cache.get(path, stamp) if ckpt.head is None else None
-    hasher = None
-    # legacy pickles and checkpoints with a head file are hashed from their files (the reads span two files)
-    if ckpt._sha is None and not ckpt.is_legacy and ckpt.head is None:
-        hasher = hashers.setdefault(path, FileHasher(path, worker))  # duplicates share one hash
-    return MergeInput(ckpt, source, role, hasher, stamp)
+    return MergeInput(ckpt, ckpt.source(), role, path, stamp, cache.get(path, stamp))
 
 
 def _finite_or_report(key: str, merged: "torch.Tensor", written: "torch.Tensor", dtype: str | None,
@@ -290,9 +290,11 @@ def _finite_or_report(key: str, merged: "torch.Tensor", written: "torch.Tensor",
 
 
 def _progress(enabled: bool | None):
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from weightspace.progress import LogProgress, progress_bar
 
-    from weightspace.progress import progress_bar
+    if enabled is False:
+        return LogProgress(enabled=False)  # a silent merge does not import rich
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
     return progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         enabled=True if enabled is None else enabled)
@@ -329,8 +331,6 @@ def merge(
     base lacks; ``device``: ``cpu`` (default) | ``cuda[:N]``; ``hash_cache``: where input hashes are
     remembered (default ``HashCache()``).
     """
-    import torch
-
     out = Path(out)
     spec = get_method(method)
     if not inputs:
@@ -338,22 +338,25 @@ def merge(
     filt = KeyFilter(include, exclude)
     out_dtype = _resolve_dtype(dtype)
     rule = parse_missing_rule(missing_in_base, len(inputs))
-    dev = _resolve_device(device)
     cache = hash_cache if hash_cache is not None else HashCache()
+    base_in = open_input(base, "base", cache) if base is not None else None
+    ins = [open_input(r, "input", cache) for r in inputs]
+    everyone = ([base_in] if base_in else []) + ins
+    _check_output(out, [m.ckpt for m in everyone], overwrite)
+    info = InputsInfo(len(ins), base_in is not None, [m.ckpt.meta for m in ins], [m.label for m in ins])
+    resolved = spec.resolve_params(params, info)
+    ref = base_in or ins[0]
+    plan = plan_keys(ref, [m for m in ins if m is not ref], filt, out_dtype, rule if base_in else None)
+
+    hashes = FileHashes()  # from here on the inputs are hashed in the background (duplicates once)
+    for m in everyone:
+        m.start_hash(hashes)
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(COMPUTE_THREADS)
-    worker = HashWorker()
     try:
-        hashers: dict[Path, FileHasher] = {}
-        base_in = _open(base, "base", hashers, worker, cache) if base is not None else None
-        ins = [_open(r, "input", hashers, worker, cache) for r in inputs]
-        _check_output(out, [m.ckpt for m in ins + ([base_in] if base_in else [])], overwrite)
-        info = InputsInfo(len(ins), base_in is not None, [m.ckpt.meta for m in ins], [m.label for m in ins])
-        resolved = spec.resolve_params(params, info)
-        ref = base_in or ins[0]
-        plan = plan_keys(ref, [m for m in ins if m is not ref], filt, out_dtype, rule if base_in else None)
-        everyone = ([base_in] if base_in else []) + ins
-
+        dev = _resolve_device(device)
         with _progress(progress) as bar:
             stream = KeyStream(plan, ins, base_in, bar, dev)
             state = spec.prepare(resolved, stream) if spec.prepare else None
@@ -379,7 +382,7 @@ def merge(
                     bar.advance(task)  # before the yield: the writer stops pulling after the last tensor
                     yield written.cpu()
 
-            digest = AsyncDigest(worker)
+            digest = hashlib.sha256()  # fed by the writer thread from the bytes it writes
             donor = _donor(ins, base_in)
             try:
                 with atomic_dir(out, overwrite=overwrite) as tmp:
@@ -403,12 +406,11 @@ def merge(
             except FileExistsError:
                 raise ConfigError(f"{out}: already exists (use --overwrite to replace it)") from None
         for m in everyone:
-            if m.ckpt.head is None:
-                cache.put(m.ckpt.weights.resolve(), m.stamp, m.sha256())
-        if not (out / HEAD_NAME).is_file():
-            cache.put(out / WEIGHTS_NAME, file_stamp(out / WEIGHTS_NAME), out_sha)  # a later merge of it hashes nothing
+            cache.put(m.path, m.stamp, m.weights_sha)
+        # a later merge of the output hashes nothing
+        cache.put(out / WEIGHTS_NAME, file_stamp(out / WEIGHTS_NAME), digest.hexdigest())
         cache.save()
     finally:
-        worker.close()
+        hashes.close()
         torch.set_num_threads(threads)
     return out

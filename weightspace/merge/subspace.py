@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from weightspace.merge.filters import matches_any
-from weightspace.merge.methods.average import weighted_sum
 from weightspace.merge.registry import KeyJob
+from weightspace.merge.task_vector import task_vector_sum
 from weightspace.options import Options, opt
 
 if TYPE_CHECKING:
@@ -32,9 +32,8 @@ def on_svd_path(job: KeyJob) -> bool:
 
 def task_sum(base: "torch.Tensor", inputs: Sequence["torch.Tensor"],
              weights: Sequence[float] | None = None) -> "torch.Tensor":
-    """Σ wᵢ·τᵢ = Σ wᵢ·θᵢ − (Σ wᵢ)·θ₀, streamed over the inputs (wᵢ = 1 by default)."""
-    w = list(weights) if weights is not None else [1.0] * len(inputs)
-    return weighted_sum(inputs, w).sub_(base, alpha=sum(w))
+    """Σ wᵢ·τᵢ, streamed over the inputs (wᵢ = 1 by default)."""
+    return task_vector_sum(base, inputs, list(weights) if weights is not None else [1.0] * len(inputs))
 
 
 def nearest_orthogonal(x: "torch.Tensor") -> "torch.Tensor":

@@ -6,7 +6,7 @@ import os
 from collections import Counter
 from typing import Sequence
 
-from weightspace.checkpoint import TAGS, key_tag, open_checkpoint
+from weightspace.checkpoint import TAGS, combined_sha256, key_tag, open_checkpoint, sha256_file
 from weightspace.merge.filters import KeyFilter
 from weightspace.merge.hashing import HashCache, file_stamp
 from weightspace.merge.task_vector import task_vector_stats
@@ -24,12 +24,13 @@ def _kind(ckpt) -> str:
 
 
 def _sha256(ckpt, cache: HashCache) -> str:
+    """The checkpoint's identity; the cache holds the weights file's own sha256, as the merge engine's does."""
     stamp = file_stamp(ckpt.weights)
     sha = cache.get(ckpt.weights, stamp)
     if sha is None:
-        sha = ckpt.sha256()
+        sha = sha256_file(ckpt.weights)
         cache.put(ckpt.weights, stamp, sha)
-    return sha
+    return combined_sha256(sha, ckpt.head)
 
 
 def describe(ref: str | os.PathLike, cache: HashCache | None = None) -> dict:
@@ -63,15 +64,14 @@ def describe(ref: str | os.PathLike, cache: HashCache | None = None) -> dict:
 def summarize(refs: Sequence[str | os.PathLike], *, base: str | os.PathLike | None = None,
               include: Sequence[str] | None = None, exclude: Sequence[str] | None = None) -> dict:
     """``describe`` for each checkpoint; with a base, task-vector norms per tag and the cosine matrix."""
-    from weightspace.merge.engine import MergeInput, plan_keys
+    from weightspace.merge.engine import open_input, plan_keys
 
     cache = HashCache()
     report = {"checkpoints": [describe(r, cache) for r in refs],
               "base": describe(base, cache) if base is not None else None, "task_vectors": None}
     cache.save()
     if base is not None:
-        opened = [open_checkpoint(r) for r in [base, *refs]]
-        ins = [MergeInput(c, c.source(), "input", None) for c in opened]
+        ins = [open_input(r, "input", cache) for r in [base, *refs]]
         # keys the base lacks (a video head on fine-tuned inputs) have no task vector: left out
         plan = plan_keys(ins[0], ins[1:], KeyFilter(include, exclude), None, ("drop", None))
         keys = [p.key for p in plan if p.action == "merge"]

@@ -1,15 +1,15 @@
-"""Statistics of task vectors τ = θ_ft − θ_base over floating-point tensors (``weightspace inspect``).
+"""Task vectors τ = θ_ft − θ_base over floating-point tensors: the merge methods' sum and ``inspect``'s statistics.
 
-``task_vector_stats`` computes per-tag norms and the pairwise cosine matrix of several task vectors
-key by key from lazy sources, so whole models are never loaded; it holds the N task-vector slices of
-one key at a time. (The merge methods form τ key by key inside the streaming engine.)
+``task_vector_sum`` is the one per-key Σ cᵢ·τᵢ of the merge methods. ``task_vector_stats`` computes
+per-tag norms and the pairwise cosine matrix of several task vectors key by key from lazy sources,
+so whole models are never loaded; it holds the N task-vector slices of one key at a time.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from weightspace.checkpoint import TAGS, key_tag
 
@@ -17,6 +17,44 @@ if TYPE_CHECKING:
     import torch
 
     from weightspace.checkpoint import TensorSource
+
+
+# Elements per fused step of ``task_vector_sum`` (4 MB of float32, a few blocks fit in L2): on ViT-B/16
+# shapes with 4 inputs, 0.52x the time of whole-tensor τᵢ = θᵢ − θ₀ temporaries (2^16: 0.62x, 2^22: 0.60x).
+BLOCK = 1 << 20
+
+
+def task_vector_sum(base: "torch.Tensor", inputs: Iterable["torch.Tensor"], coeffs: Sequence[float], *,
+                    plus_base: bool = False) -> "torch.Tensor":
+    """Σ cᵢ·(θᵢ − θ₀), plus θ₀ with ``plus_base``; a new tensor, the inputs and base untouched.
+
+    ``inputs`` are read one at a time (they may be lazy). Each block of τᵢ is formed in a small
+    scratch buffer and added while it is in cache: one pass over each input, no full-size temporary.
+    Every term is exactly 0 where θᵢ = θ₀, so a weight no input moved sums to 0 and, with
+    ``plus_base``, stays θ₀ bit for bit (caches keyed on a frozen tower's weights keep hitting).
+    """
+    import torch
+
+    out = torch.empty(base.shape, dtype=base.dtype, device=base.device)
+    o, b = out.view(-1), base.reshape(-1)
+    n, last = b.numel(), len(coeffs) - 1
+    if last < 0:
+        raise ValueError("task_vector_sum of no inputs")
+    scratch = torch.empty(min(BLOCK, n), dtype=out.dtype, device=out.device) if last else None
+    for i, (c, theta) in enumerate(zip(coeffs, inputs, strict=True)):
+        x = theta.reshape(-1)
+        for j in range(0, n, BLOCK):
+            oj, bj, xj = o[j:j + BLOCK], b[j:j + BLOCK], x[j:j + BLOCK]
+            if i == 0:
+                torch.sub(xj, bj, out=oj)
+                if c != 1.0:
+                    oj.mul_(c)
+            else:
+                tau = scratch[:oj.numel()]
+                oj.add_(torch.sub(xj, bj, out=tau), alpha=c)
+            if plus_base and i == last:
+                oj.add_(bj)
+    return out
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal, Sequence
 
 from weightspace.merge.registry import KeyJob, MergeMethod, TaskWeights, register
+from weightspace.merge.task_vector import task_vector_sum
 from weightspace.options import opt
 
 if TYPE_CHECKING:
@@ -20,20 +21,16 @@ def task_arithmetic(base: "torch.Tensor", inputs: Sequence["torch.Tensor"], lam:
                     variant: str = "sum", weights: Sequence[float] | None = None) -> "torch.Tensor":
     """θ₀ + λ·Σ wᵢτᵢ (``sum``) or θ₀ + λ·(1/N)·Σ wᵢτᵢ (``mean``), with τᵢ = θᵢ − θ₀ and wᵢ = 1 by default.
 
-    The task vectors are summed first, so where no input moved a weight (a frozen text tower) the result
-    is θ₀ bit for bit: caches keyed on those weights (text features) stay valid for every merge.
+    The task vectors are summed first (``task_vector_sum``), so where no input moved a weight (a frozen
+    text tower) the result is θ₀ bit for bit: caches keyed on those weights (text features) stay valid.
     """
     n = len(inputs)
     if n == 0:
         raise ValueError("task arithmetic needs at least one input")
     scale = lam / n if variant == "mean" else lam
     coeffs = [scale * w for w in (weights if weights is not None else [1.0] * n)]
-    total = None
-    for c, theta in zip(coeffs, inputs):
-        tau = theta.sub(base)
-        total = tau.mul_(c) if total is None else total.add_(tau, alpha=c)
     # Ilharco et al. 2023, "Editing models with task arithmetic", Eq. 1: θ_new = θ₀ + λ·Σ τᵢ
-    return total.add_(base)
+    return task_vector_sum(base, inputs, coeffs, plus_base=True)
 
 
 class Params(TaskWeights):
