@@ -54,7 +54,6 @@ def test_streaming_stats_equal_in_memory_results(tmp_path):
     assert stats.norms[1]["visual"] == pytest.approx(float(visual.norm()), rel=1e-6)
 
 
-
 @pytest.mark.parametrize("shape", [(5, 11), (7,), (), (0, 3)])
 def test_task_vector_sum_over_blocks_matches_the_formula_and_keeps_unmoved_weights_bit_exact(monkeypatch, shape):
     import weightspace.merge.task_vector as tvmod
