@@ -207,14 +207,20 @@ def test_nonfinite_outputs_name_the_key_unless_allowed(family, caplog):
     assert torch.isnan(_sd(out)["visual.proj"]).all() and "written anyway" in caplog.text
 
 
-def test_cuda_asked_for_without_cuda_is_a_clear_error(family):
+def test_cuda_asked_for_without_cuda_is_a_clear_error(family, monkeypatch):
+    import weightspace.merge.engine as engine
+
     d, _ = family
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
+    started = []
+    monkeypatch.setattr(engine.FileHashes, "start", lambda self, path: started.append(path))
     with pytest.raises(ConfigError, match=r"device 'cuda': CUDA is not available here"):
         merge("task-arith", [d / "a"], base=d / "base", out=d / "o", device="cuda")
     with pytest.raises(ConfigError, match=r"device 'tpu': expected cpu, cuda or cuda:N"):
         merge("task-arith", [d / "a"], base=d / "base", out=d / "o", device="tpu")
+    assert started == []  # refused before any input was hashed
+    monkeypatch.undo()
     assert merge("task-arith", [d / "a"], base=d / "base", out=d / "o", device="cpu").exists()
 
 

@@ -348,6 +348,8 @@ def merge(
     ref = base_in or ins[0]
     plan = plan_keys(ref, [m for m in ins if m is not ref], filt, out_dtype, rule if base_in else None)
 
+    if str(device or "cpu") != "cpu":
+        _resolve_device(device)  # a bad or absent device fails before any hashing (cpu needs no check)
     hashes = FileHashes()  # from here on the inputs are hashed in the background (duplicates once)
     for m in everyone:
         m.start_hash(hashes)
