@@ -49,7 +49,8 @@ class PretrainConfig:
     captions_per_frame: int = 3
     correlation: float = 0.8  # same static bias as the training worlds
     style: str = "any"
-    # tiny matmuls: measured 1.06 s a step with one thread vs 6.4 s with two on a shared 2-core box (load average 6-7)
+    # Fixed, not tuned: the weights differ with the thread count (max |Δ| 4e-4 after 5 steps), and the cached model must
+    # not depend on the load. A step: 1 thread 0.66 s vs 2 threads 0.36 s at load 1.4, 1.06 s vs 6.4 s at load 6-7.
     threads: int = 1
 
 
