@@ -87,7 +87,7 @@ def forward_only(ev, ckpt: Path) -> tuple[dict[int, float], int]:
 
     from weightspace.models.video_clip import VideoCLIP
 
-    model = VideoCLIP.from_checkpoint(ckpt).eval()
+    model = VideoCLIP.from_pretrained(ckpt).eval()
     seen, clips = set(), []
     for bench in ev.suite.benchmarks:
         for split in bench.splits:
