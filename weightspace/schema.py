@@ -22,6 +22,7 @@ from typing import Annotated, Any, Mapping, TypeVar, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from weightspace.errors import ConfigError
+from weightspace.refs import Ref, parse_ref
 
 FLOAT32_MAX = 3.4028234663852886e38  # tensors are merged and trained in float32: larger values overflow
 _SHOWN = 60  # characters of an offending value a message prints (hostile input stays short)
@@ -158,3 +159,11 @@ def _walk(model: type[BaseModel], loc: tuple) -> tuple[list[str], type[BaseModel
         else:
             annotation = None
     return parts, holder
+
+
+def ref_value(text: str) -> Ref:
+    """``parse_ref`` inside a validator: a malformed reference is a ValueError, so the error names the file and key."""
+    try:
+        return parse_ref(text)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None

@@ -43,7 +43,7 @@ from weightspace.errors import ConfigError
 from weightspace.eval.ensemble import AGGREGATIONS
 from weightspace.eval.protocols import get_protocol
 from weightspace.refs import PathRef, parse_ref, resolve
-from weightspace.schema import FieldError, Schema, validate
+from weightspace.schema import FieldError, Schema, ref_value, validate
 from weightspace.yaml_file import read_yaml_mapping
 
 VIDEO_CACHE_MODES = ("disk", "memory", "off")
@@ -177,10 +177,7 @@ def _path(value: str, info: ValidationInfo) -> str:
     if not value:
         raise ValueError("expected a path string")
     value = expand_vars(value)
-    try:
-        ref = parse_ref(value)
-    except ConfigError as exc:  # pydantic names the file and the key
-        raise ValueError(str(exc)) from None
+    ref = ref_value(value)
     if not isinstance(ref, PathRef) or _VAR.search(value) or os.path.isabs(ref.path):
         return value
     return str(info.context["base"] / ref.path)

@@ -23,19 +23,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
-from weightspace.errors import ConfigError
-from weightspace.refs import PathRef, parse_ref
-from weightspace.schema import FieldError, Schema, validate
+from weightspace.refs import PathRef
+from weightspace.schema import FieldError, Schema, ref_value, validate
 from weightspace.yaml_file import read_yaml_mapping
 
 
 def _resolve_ref(ref: str, info: ValidationInfo) -> str:
     if not ref:
         raise ValueError(f"must be a path or hf-hub: reference, got {ref!r}")
-    try:
-        parsed = parse_ref(ref)
-    except ConfigError as exc:  # pydantic names the file and the key
-        raise ValueError(str(exc)) from None
+    parsed = ref_value(ref)
     if not isinstance(parsed, PathRef):  # hf-hub:, builtin: are not files beside the recipe
         return ref
     return str(info.context["base"] / Path(parsed.path).expanduser())  # an absolute path survives the join

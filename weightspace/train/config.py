@@ -22,8 +22,8 @@ from typing import Any, Literal
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from weightspace.errors import ConfigError
-from weightspace.refs import BUILTIN, parse_ref
-from weightspace.schema import FieldError, Schema, validate
+from weightspace.refs import BUILTIN
+from weightspace.schema import FieldError, Schema, ref_value, validate
 from weightspace.yaml_file import read_yaml_mapping
 
 AMP_MODES = ("none", "bf16", "fp16")
@@ -31,16 +31,8 @@ DEVICES = ("auto", "cpu", "cuda")
 NAMED_KEYS = ("strategy", "regularisers")  # registry entries: a name, or a mapping with name + parameters
 
 
-def _scheme(value: str) -> str | None:
-    """The reference scheme of ``value`` (None for a plain path); a malformed reference is a ValueError."""
-    try:
-        return parse_ref(value).scheme
-    except ConfigError as exc:  # pydantic names the file and the key
-        raise ValueError(str(exc)) from None
-
-
 def _resolve_path(value: str | None, base: Path | None) -> str | None:
-    if value is None or base is None or _scheme(value) is not None or Path(value).is_absolute():
+    if value is None or base is None or ref_value(value).scheme is not None or Path(value).is_absolute():
         return value
     return str((base / value).resolve())
 
@@ -182,7 +174,7 @@ class TrainConfig(Schema):
         if self.gwa.first_epoch > self.epochs:
             raise FieldError("gwa.first_epoch", f"must be in [1, epochs={self.epochs}]")
         try:
-            builtin = _scheme(self.data.train) == BUILTIN
+            builtin = ref_value(self.data.train).scheme == BUILTIN
         except ValueError as exc:
             raise FieldError("data.train", str(exc)) from None
         if not builtin and self.data.classnames is None:
