@@ -7,7 +7,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from weightspace.errors import CheckpointError
-from weightspace.safetensors_io import map_tensor, read_header, read_tensor, save_tensors, write_streaming
+from weightspace.safetensors_io import (
+    NUMPY_CODES, code_of, map_array, map_tensor, read_header, read_tensor, save_tensors, write_streaming,
+)
 
 TENSORS = {
     "f32": torch.randn(3, 4),
@@ -44,6 +46,28 @@ def test_round_trip_every_dtype_and_agree_with_the_reference_library(tmp_path, r
     for name, t in TENSORS.items():
         got = reader(path, infos[name])
         assert got.dtype == t.dtype and got.shape == t.shape and _equal(got, t) and _equal(ref[name], t)
+
+
+def test_numpy_mapping_of_every_dtype_numpy_has_and_a_clear_error_for_the_others(tmp_path):
+    path = tmp_path / "t.safetensors"
+    save_tensors(path, TENSORS)
+    infos, _ = read_header(path)
+    for name, t in TENSORS.items():
+        if infos[name].dtype in NUMPY_CODES:
+            got = map_array(path, infos[name])
+            assert got.shape == tuple(t.shape) and got.tobytes() == t.numpy().tobytes(), name
+        else:
+            with pytest.raises(CheckpointError, match=f"key '{name}' is {infos[name].dtype}, which numpy has no"):
+                map_array(path, infos[name])
+    assert {infos[n].dtype for n in TENSORS} - NUMPY_CODES == {"BF16", "F8_E4M3", "F8_E5M2", "F8_E4M3FNUZ",
+                                                               "F8_E5M2FNUZ"}
+
+
+def test_numpy_arrays_are_written_as_the_same_bytes_as_torch_tensors(tmp_path):
+    numpyable = {k: t for k, t in TENSORS.items() if code_of(t.dtype) in NUMPY_CODES}
+    save_tensors(tmp_path / "pt.safetensors", numpyable)
+    save_tensors(tmp_path / "np.safetensors", {k: t.numpy() for k, t in numpyable.items()})
+    assert (tmp_path / "np.safetensors").read_bytes() == (tmp_path / "pt.safetensors").read_bytes()
 
 
 def test_reads_files_written_by_the_reference_library(tmp_path):

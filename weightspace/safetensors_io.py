@@ -1,6 +1,7 @@
 """Low-level safetensors reading and writing, one tensor at a time.
 
-Reading parses the header ourselves and ``pread``s each tensor's byte range, so no file mapping
+Reading parses the header ourselves and ``pread``s each tensor's byte range, or maps just that range
+(``map_tensor`` for torch, ``map_array`` for numpy, which does not import torch), so no file mapping
 stays resident: peak memory is one tensor however many files are open (our measurement: summing four
 ViT-B/16 files through open ``safe_open`` handles peaked at 2.8 GB RSS, byte-range reads at 0.7 GB).
 Writing streams the header and then each tensor's bytes in order, on a background thread, so the
@@ -49,11 +50,14 @@ DTYPES: dict[str, tuple[str, int]] = {
     "BOOL": ("bool", 1),
 }
 FLOAT_CODES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
+# the codes numpy has an element type for (under the same name as torch's): not bfloat16 nor the float8s
+NUMPY_CODES = frozenset(code for code in DTYPES if code != "BF16" and not code.startswith("F8"))
 MAX_HEADER = 100 * 1024 * 1024
 WRITE_BUDGET = 64 << 20  # bytes produced but not yet written (plus one larger tensor alone)
 
 
-def code_of(dtype: "torch.dtype") -> str:
+def code_of(dtype) -> str:
+    """The safetensors code of a torch or numpy dtype (both name their types alike)."""
     name = str(dtype).removeprefix("torch.")
     for code, (tname, _) in DTYPES.items():
         if tname == name:
@@ -185,28 +189,46 @@ def read_tensor(path: str | os.PathLike, info: TensorInfo) -> "torch.Tensor":
     return flat.view(torch_dtype(info.dtype)).reshape(info.shape)
 
 
-def map_tensor(path: str | os.PathLike, info: TensorInfo) -> "torch.Tensor":
-    """One tensor backed by a private mapping of just its byte range (no copy, no anonymous memory).
+def _map_bytes(path: str | os.PathLike, info: TensorInfo):
+    """The tensor's bytes as a numpy uint8 array over a private mapping of just its byte range (no copy).
 
-    The mapping lives exactly as long as the tensor (and views of it): unlike a ``safe_open`` handle
-    kept open, nothing stays resident once the tensor is dropped. Writes to it stay private (copy on
-    write). The file size is checked first, so a file truncated since its header was read is an error
-    rather than a SIGBUS.
+    The mapping lives exactly as long as the array (and views of it): unlike a ``safe_open`` handle
+    kept open, nothing stays resident once it is dropped. Writes to it stay private (copy on write).
+    The file size is checked first, so a file truncated since its header was read is an error rather
+    than a SIGBUS.
     """
     import mmap
 
-    import torch
+    import numpy as np
 
     nbytes = info.end - info.start
     if nbytes == 0:
-        return torch.empty(info.shape, dtype=torch_dtype(info.dtype))
+        return np.empty(0, dtype=np.uint8)
     lead = info.start % mmap.ALLOCATIONGRANULARITY
     with open(path, "rb") as fh:
         if os.fstat(fh.fileno()).st_size < info.end:
             raise CheckpointError(f"{path}: truncated (key {info.name!r} ends past the end of the file)")
         mm = mmap.mmap(fh.fileno(), lead + nbytes, offset=info.start - lead, access=mmap.ACCESS_COPY)
-    flat = torch.frombuffer(mm, dtype=torch.uint8, count=nbytes, offset=lead)
-    return flat.view(torch_dtype(info.dtype)).reshape(info.shape)
+    return np.frombuffer(mm, dtype=np.uint8, count=nbytes, offset=lead)
+
+
+def map_array(path: str | os.PathLike, info: TensorInfo):
+    """One tensor as a numpy array backed by a private mapping of its byte range (see ``_map_bytes``).
+
+    For the dtypes numpy has (``NUMPY_CODES``); torch is not imported.
+    """
+    if info.dtype not in NUMPY_CODES:
+        raise CheckpointError(f"{path}: key {info.name!r} is {info.dtype}, which numpy has no element type for")
+    return _map_bytes(path, info).view(DTYPES[info.dtype][0]).reshape(info.shape)
+
+
+def map_tensor(path: str | os.PathLike, info: TensorInfo) -> "torch.Tensor":
+    """One tensor backed by a private mapping of its byte range (see ``_map_bytes``), any dtype."""
+    import torch
+
+    if info.end == info.start:  # torch cannot view an empty byte array of stride 0 as a wider dtype
+        return torch.empty(info.shape, dtype=torch_dtype(info.dtype))
+    return torch.from_numpy(_map_bytes(path, info)).view(torch_dtype(info.dtype)).reshape(info.shape)
 
 
 def _header_bytes(specs: list[tuple[str, str, tuple[int, ...]]], metadata: dict[str, str] | None) -> bytes:
@@ -274,6 +296,17 @@ class _BackgroundWriter:
             raise self._error
 
 
+def _raw_bytes(t) -> memoryview:
+    """A torch tensor's or numpy array's bytes in C order (no copy when it is contiguous on the CPU)."""
+    import numpy as np
+
+    if not isinstance(t, np.ndarray):  # torch: numpy has no bf16/f8 type, so take the bytes as uint8
+        import torch
+
+        t = t.detach().to("cpu").contiguous().reshape(-1).view(torch.uint8).numpy()
+    return memoryview(np.ascontiguousarray(t).reshape(-1).view(np.uint8))
+
+
 def write_streaming(
     path: str | os.PathLike,
     specs: list[tuple[str, str, tuple[int, ...]]],
@@ -288,10 +321,9 @@ def write_streaming(
     The bytes are written on a background thread (see ``_BackgroundWriter``) while the next tensor is
     produced, so a tensor must not be modified once yielded. ``digest`` (a ``hashlib`` object) is fed
     every byte written, from memory, so the file's hash costs no re-read.
+    Tensors may be torch tensors or numpy arrays (a numpy-only writer never imports torch).
     Not atomic by itself: callers write into a temporary path (see ``weightspace.atomic``).
     """
-    import torch
-
     it: Iterator = iter(tensors)
     with open(path, "wb") as fh:
         head = _header_bytes(specs, metadata)
@@ -310,9 +342,9 @@ def write_streaming(
                     raise CheckpointError(
                         f"{path}: tensor {name!r} is {code_of(t.dtype)}{list(t.shape)}, declared {code}{list(shape)}"
                     )
-                data = t.detach().to("cpu").contiguous().reshape(-1)
-                if data.numel():
-                    writer.put(memoryview(data.view(torch.uint8).numpy()))  # the view keeps the tensor alive
+                data = _raw_bytes(t)
+                if data.nbytes:
+                    writer.put(data)  # the view keeps the tensor alive
         except BaseException:
             writer.close(abort=True)
             raise

@@ -240,3 +240,119 @@ def test_svd_methods_through_the_engine_match_the_per_key_function(family, metho
         want = m.merge_key(KeyJob(k, [sds[n][k] for n in "abc"], b, p))
         assert torch.allclose(got[k], want, atol=1e-5), k
         assert not torch.allclose(got[k], b), k  # every merged key moved
+
+
+class _Chosen(list):
+    """The name of the arrays each merge computed on (a spy on ``choose_arrays``)."""
+
+    def __init__(self, monkeypatch):
+        import weightspace.merge.engine as engine
+
+        super().__init__()
+        self._monkeypatch, self._engine, real = monkeypatch, engine, engine.choose_arrays
+        monkeypatch.setattr(engine, "choose_arrays", lambda *args: self._seen(real(*args)))
+
+    def _seen(self, arrays):
+        self.append(arrays.name)
+        return arrays
+
+    def force_torch(self) -> None:
+        from weightspace.merge.arrays import TorchArrays
+
+        self._monkeypatch.setattr(self._engine, "choose_arrays",
+                                  lambda *args: self._seen(TorchArrays(torch.device("cpu"))))
+
+
+@pytest.fixture
+def chosen(monkeypatch):
+    return _Chosen(monkeypatch)
+
+
+def _outputs(out):
+    """What a merge wrote, less the manifest's creation time."""
+    man = json.loads((out / MANIFEST_NAME).read_text())
+    del man["created"]
+    files = sorted(p.name for p in out.iterdir())
+    return files, (out / WEIGHTS_NAME).read_bytes(), (out / META_NAME).read_text(), man
+
+
+def _plain_family(tmp_path, dtype=torch.float32):
+    base = make_ckpt(tmp_path / "base", 0, dtype=dtype)
+    for i, name in enumerate("abc", start=1):
+        make_ckpt(tmp_path / name, 100 + i, base=base, epoch=i, dtype=dtype)
+    return tmp_path
+
+
+def _head_family(tmp_path):
+    """Checkpoint folders with a video head file (temporal_head.safetensors) beside the CLIP weights."""
+    from weightspace.checkpoint import save_checkpoint
+
+    base = make_ckpt(tmp_path / "plain", 0)
+    for i, name in enumerate(["base", "a", "b", "c"]):
+        g = torch.Generator().manual_seed(i)
+        sd = {k: v + 0.1 * i * torch.randn(v.shape, generator=g) if v.is_floating_point() else v
+              for k, v in base.items()}
+        save_checkpoint(tmp_path / name, {**sd, "temporal.proj.weight": torch.randn(3, 4, generator=g)},
+                        model_cfg=MODEL_CFG)
+    return tmp_path
+
+
+# every method that computes on numpy, on float32, float16 and head-carrying inputs, with copied keys
+@pytest.mark.parametrize("method, params, with_base, n", [
+    ("task-arith", {"lambda": 0.3, "weights": [1.0, 0.7, -0.4]}, True, 3),
+    ("task-arith", {"variant": "mean"}, True, 3),
+    ("average", {"weights": [1, 2, 3]}, False, 3),
+    ("gwa", {"mu": 2, "sigma": 1, "epochs": [1, 2, 3]}, False, 3),
+    ("wise-ft", {"alpha": 0.3}, True, 1),
+])
+@pytest.mark.parametrize("inputs", ["float32", "float16", "head"])
+def test_numpy_and_torch_write_the_same_bytes(tmp_path, chosen, method, params, with_base, n, inputs):
+    d = _head_family(tmp_path) if inputs == "head" else _plain_family(tmp_path, getattr(torch, inputs))
+    kwargs = dict(base=d / "base" if with_base else None, params=params, exclude=["visual.proj"])
+    ins = [d / x for x in "abc"[:n]]
+    first = _outputs(merge(method, ins, out=d / "np", **kwargs))
+    chosen.force_torch()
+    second = _outputs(merge(method, ins, out=d / "pt", **kwargs))
+    assert chosen == ["numpy", "torch"]
+    assert first == second
+    if inputs == "head":
+        assert "temporal_head.safetensors" in first[0]
+
+
+def test_torch_computes_what_numpy_cannot(family, tmp_path, chosen):
+    d, sds = family
+    merge("tsv-m", [d / "a", d / "b"], base=d / "base", out=d / "svd")  # an SVD method
+    make_ckpt(tmp_path / "bf16", 5, base=sds["base"], dtype=torch.bfloat16)
+    merge("average", [d / "a", tmp_path / "bf16"], out=d / "bf", dtype="float32")  # numpy has no bfloat16
+    merge("average", [d / "a", d / "b"], out=d / "to-bf", dtype="bfloat16")
+    legacy = tmp_path / "b.pt"
+    torch.save(sds["b"], legacy)
+    merge("average", [d / "a", legacy], out=d / "pt")  # a legacy pickle is read by torch
+    assert chosen == ["torch"] * 4
+    merge("average", [d / "a", d / "b"], out=d / "f64", dtype="float64")
+    assert chosen[-1] == "numpy"
+
+
+def test_a_numpy_merge_never_imports_torch_from_the_library_or_the_cli(family, tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    d, sds = family
+    code = textwrap.dedent(f"""
+        import sys
+        from weightspace.cli.main import main
+        assert main(["merge", "-m", "task-arith", "-b", {str(d / "base")!r}, {str(d / "a")!r}, {str(d / "b")!r},
+                     "-o", {str(d / "cli")!r}, "--set", "lambda=0.5"]) == 0
+        from weightspace.merge import merge
+        merge("average", [{str(d / "a")!r}, {str(d / "b")!r}], out={str(d / "lib")!r}, progress=False)
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] == "torch")
+        assert not heavy, heavy[:5]
+    """)
+    env = {**__import__("os").environ, "WEIGHTSPACE_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    k = "visual.proj"
+    b = sds["base"][k]
+    assert torch.allclose(_sd(d / "cli")[k], b + 0.5 * ((sds["a"][k] - b) + (sds["b"][k] - b)), atol=1e-6)
+    assert torch.allclose(_sd(d / "lib")[k], (sds["a"][k] + sds["b"][k]) / 2, atol=1e-6)

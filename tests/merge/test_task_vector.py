@@ -82,3 +82,21 @@ def test_task_vector_sum_refuses_no_inputs_and_mismatched_coefficients():
         task_vector_sum(torch.zeros(2), [], [])
     with pytest.raises(ValueError):
         task_vector_sum(torch.zeros(2), [torch.ones(2)], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("shape", [(5, 11), (7,), (), (0, 3)])
+@pytest.mark.parametrize("plus_base", [False, True])
+def test_task_vector_sum_gives_the_same_bits_on_numpy_and_torch(monkeypatch, shape, plus_base):
+    import numpy as np
+
+    import weightspace.merge.task_vector as tvmod
+
+    monkeypatch.setattr(tvmod, "BLOCK", 4)
+    g = torch.Generator().manual_seed(1)
+    base = torch.randn(shape, generator=g)
+    xs = [base + 1e-3 * torch.randn(shape, generator=g) for _ in range(4)]
+    coeffs = [0.3, -1.7, 1.0, 2.0 / 3]  # one of 1.0: that term skips the multiplication in both
+    want = tvmod.task_vector_sum(base, xs, coeffs, plus_base=plus_base)
+    got = tvmod.task_vector_sum(base.numpy(), (x.numpy() for x in xs), coeffs, plus_base=plus_base)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == shape
+    assert np.array_equal(got.view(np.uint32), want.numpy().view(np.uint32))

@@ -3,8 +3,8 @@
 For each key the method reads the inputs one after another (``KeyJob.inputs`` is lazy), computes in
 float32 and the result is written at once, so peak memory is a few copies of the largest tensor
 however many inputs there are. Each safetensors tensor is read through a private mapping of just its
-byte range (``map_tensor``: no copy, headers parsed once by ``SafetensorsSource``), released as soon
-as the tensor is dropped: no mapping stays resident, unlike ``safe_open`` handles kept open (whose
+byte range (``map_array`` / ``map_tensor``: no copy, headers parsed once by ``SafetensorsSource``),
+released as soon as the tensor is dropped: no mapping stays resident, unlike ``safe_open`` handles kept open (whose
 touched pages make RSS grow with the number of inputs). The output is written and hashed on a
 background thread while the next key is computed (``write_streaming``). Legacy ``.pt``/``.pth``
 inputs are loaded whole (``MemorySource``): they are not streamed, convert them to safetensors for
@@ -12,7 +12,12 @@ large merges.
 
 Order of work, so the wait is short: headers, options and the output path are checked first (an
 error costs no hashing); then the input files not in the ``HashCache`` are hashed on background
-threads (``FileHashes``), which overlap the import of torch and the compute.
+threads (``FileHashes``), which overlap the compute (and the import of torch, when it is needed).
+
+The arithmetic runs on numpy arrays for the elementwise methods (``MergeMethod.numpy``) over
+float16/32/64 safetensors on the CPU, so such a merge never imports torch; on torch otherwise
+(``choose_arrays``, ``weightspace.merge.arrays``). Both give the same bits; provenance, manifest and
+hash cache do not depend on which one ran.
 
 Before anything is written, every input's header is checked against the reference (the base, else
 the first input): same keys, same shapes, compatible dtypes. Keys every input has but the base lacks
@@ -27,7 +32,7 @@ A by 2/3. The output folder is written in a temporary sibling and renamed when c
 
 Every float tensor written is checked: NaN/Inf in a merged tensor, or a ``dtype`` cast overflowing to
 Inf, is an error naming the key (a logged warning with ``allow_nonfinite``). The per-key arithmetic
-runs on ``device`` (``cuda`` if asked for and present); reading and writing stay on the CPU.
+runs on ``device`` (``cuda`` if asked for and present, on torch); reading and writing stay on the CPU.
 """
 
 from __future__ import annotations
@@ -42,15 +47,16 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from weightspace.atomic import atomic_dir, check_replaceable
 from weightspace.checkpoint import (
-    HEAD_NAME, MANIFEST_NAME, WEIGHTS_NAME, Checkpoint, SafetensorsSource, TensorSource, combined_sha256, make_meta,
-    open_checkpoint, write_checkpoint_meta, write_weights,
+    HEAD_NAME, MANIFEST_NAME, WEIGHTS_NAME, Checkpoint, JoinedSource, SafetensorsSource, TensorSource, combined_sha256,
+    make_meta, open_checkpoint, write_checkpoint_meta, write_weights,
 )
 from weightspace.errors import CheckpointError, ConfigError
+from weightspace.merge.arrays import NumpyArrays, TorchArrays
 from weightspace.merge.filters import KeyFilter
 from weightspace.merge.hashing import FileHashes, HashCache, file_stamp
 from weightspace.merge.manifest import build_manifest
-from weightspace.merge.registry import InputsInfo, KeyJob, get_method
-from weightspace.safetensors_io import map_tensor, torch_dtype
+from weightspace.merge.registry import InputsInfo, KeyJob, MergeMethod, get_method
+from weightspace.safetensors_io import NUMPY_CODES
 
 if TYPE_CHECKING:
     import torch
@@ -72,6 +78,7 @@ class MergeInput:
     role: str  # "base" | "input"
     path: Path  # the weights file, resolved
     stamp: list[int]  # its file_stamp when opened (for the hash cache)
+    files: dict[str, Path] | None  # the safetensors file of each key; None for a source in memory (legacy .pt)
     weights_sha: str | None = None  # from the hash cache; else ``hashes`` computes it
     hashes: FileHashes | None = None
     _identity: str | None = None
@@ -80,10 +87,10 @@ class MergeInput:
     def label(self) -> str:
         return self.ckpt.ref
 
-    def read(self, key: str) -> "torch.Tensor":
-        if isinstance(self.source, SafetensorsSource):
-            return map_tensor(self.source.path, self.source.info(key))  # zero-copy; released with the tensor
-        return self.source.read(key)
+    def read(self, key: str, arrays: NumpyArrays | TorchArrays):
+        if self.files is None:
+            return self.source.read(key)  # torch tensors: ``choose_arrays`` picks torch for such inputs
+        return arrays.map(self.files[key], self.source.info(key))  # zero-copy; released with the array
 
     def start_hash(self, hashes: FileHashes) -> None:
         if self.weights_sha is None:
@@ -102,18 +109,16 @@ class MergeInput:
 class LazyInputs(Sequence):
     """The inputs' tensors for one key, read (and cast to float32) on each access, never cached."""
 
-    def __init__(self, inputs: list[MergeInput], key: str, device=None):
-        self._inputs, self._key, self._device = inputs, key, device
+    def __init__(self, inputs: list[MergeInput], key: str, arrays: NumpyArrays | TorchArrays):
+        self._inputs, self._key, self._arrays = inputs, key, arrays
 
     def __len__(self) -> int:
         return len(self._inputs)
 
     def __getitem__(self, i):
-        import torch
-
         if isinstance(i, slice):
             return [self[j] for j in range(len(self))[i]]
-        return self._inputs[i].read(self._key).to(device=self._device, dtype=torch.float32)
+        return _read_float(self._inputs[i], self._key, self._arrays)
 
 
 @dataclass
@@ -129,23 +134,21 @@ class KeyStream:
     """Streaming passes over the merged keys, for methods that need whole-model statistics first."""
 
     def __init__(self, plan: list[KeyPlan], inputs: list[MergeInput], base: MergeInput | None, progress,
-                 device=None):
+                 arrays: NumpyArrays | TorchArrays):
         self._keys = [p.key for p in plan if p.action == "merge"]
-        self._inputs, self._base, self._progress, self._device = inputs, base, progress, device
+        self._inputs, self._base, self._progress, self._arrays = inputs, base, progress, arrays
         self.n_inputs = len(inputs)
 
     def jobs(self, description: str) -> Iterator[KeyJob]:
         task = self._progress.add_task(description, total=len(self._keys))
         for key in self._keys:
-            base = _read_float(self._base, key, self._device) if self._base else None
-            yield KeyJob(key, LazyInputs(self._inputs, key, self._device), base, params={})
+            base = _read_float(self._base, key, self._arrays) if self._base else None
+            yield KeyJob(key, LazyInputs(self._inputs, key, self._arrays), base, params={})
             self._progress.advance(task)
 
 
-def _read_float(m: MergeInput, key: str, device) -> "torch.Tensor":
-    import torch
-
-    return m.read(key).to(device=device, dtype=torch.float32)
+def _read_float(m: MergeInput, key: str, arrays: NumpyArrays | TorchArrays):
+    return arrays.to_float32(m.read(key, arrays))
 
 
 def parse_missing_rule(rule: str | None, n_inputs: int) -> tuple[str, int | None]:
@@ -159,7 +162,7 @@ def parse_missing_rule(rule: str | None, n_inputs: int) -> tuple[str, int | None
     raise ConfigError(f"option 'missing_in_base': expected error, drop or keep:N with N in 1..{n_inputs}, got {text!r}")
 
 
-def _resolve_device(device: str | None):
+def _resolve_device(device: str | None) -> "torch.device":
     import torch
 
     name = str(device or "cpu")
@@ -261,29 +264,45 @@ def plan_keys(ref: MergeInput, others: list[MergeInput], filt: KeyFilter, dtype:
     return plan
 
 
+def _files(source: TensorSource) -> dict[str, Path] | None:
+    """Each key's safetensors file (a checkpoint with a head is two files); None for a source in memory."""
+    parts = source.parts if isinstance(source, JoinedSource) else [source]
+    if not all(isinstance(p, SafetensorsSource) for p in parts):
+        return None
+    return {key: p.path for p in parts for key in p.keys()}
+
+
 def open_input(ref: str | os.PathLike, role: str, cache: HashCache) -> MergeInput:
     """Open a checkpoint for merging; its weights' sha256 comes from ``cache`` when the file is unchanged."""
     ckpt = open_checkpoint(ref)
     path = ckpt.weights.resolve()
     stamp = file_stamp(path)
-    return MergeInput(ckpt, ckpt.source(), role, path, stamp, cache.get(path, stamp))
+    source = ckpt.source()
+    return MergeInput(ckpt, source, role, path, stamp, _files(source), cache.get(path, stamp))
 
 
-def _finite_or_report(key: str, merged: "torch.Tensor", written: "torch.Tensor", dtype: str | None,
-                      allow: bool) -> None:
+def choose_arrays(spec: MergeMethod, device: str | None, everyone: list[MergeInput],
+                  plan: list[KeyPlan]) -> NumpyArrays | TorchArrays:
+    """numpy where the method computes on it, on the CPU, from files, with numpy dtypes only; else torch."""
+    codes = {kp.dtype for kp in plan} | {m.source.info(k).dtype for m in everyone for k in m.source.keys()}
+    if (spec.numpy and str(device or "cpu") == "cpu" and all(m.files is not None for m in everyone)
+            and codes <= NUMPY_CODES):
+        return NumpyArrays()
+    return TorchArrays(_resolve_device(device))
+
+
+def _finite_or_report(kp: KeyPlan, merged, written, dtype: str | None, allow: bool,
+                      arrays: NumpyArrays | TorchArrays) -> None:
     """NaN/Inf in a written float tensor is an error naming the key (a warning with ``allow``)."""
-    import torch
-
-    if not written.is_floating_point() or math.isfinite(float(written.sum(dtype=torch.float32))):
-        return
-    bad = int((~torch.isfinite(written)).sum())
+    bad = arrays.count_nonfinite(written)
     if not bad:
-        return  # only the float32 sum overflowed; every entry is finite
-    if dtype and bool(torch.isfinite(merged).all()):
-        peak = float(merged.abs().max())
+        return
+    key = kp.key
+    if dtype and not arrays.count_nonfinite(merged):
+        peak = arrays.abs_max(merged)
         msg = f"key {key!r}: --dtype {dtype} overflows to Inf ({bad} entries, |value| up to {peak:.3g})"
     else:
-        msg = f"key {key!r}: the merged tensor has {bad} NaN/Inf entries of {written.numel()}"
+        msg = f"key {key!r}: the merged tensor has {bad} NaN/Inf entries of {math.prod(kp.shape)}"
     if not allow:
         raise CheckpointError(msg + " (--allow-nonfinite writes it anyway)")
     log.warning("%s; written anyway (allow_nonfinite)", msg)
@@ -353,36 +372,37 @@ def merge(
     hashes = FileHashes()  # from here on the inputs are hashed in the background (duplicates once)
     for m in everyone:
         m.start_hash(hashes)
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(COMPUTE_THREADS)
     try:
-        dev = _resolve_device(device)
-        with _progress(progress) as bar:
-            stream = KeyStream(plan, ins, base_in, bar, dev)
+        arrays = choose_arrays(spec, device, everyone, plan)  # torch, if chosen, is imported while hashing
+        log.debug("merge %s computes on %s", spec.name, arrays.name)
+        with arrays.threads(COMPUTE_THREADS), _progress(progress) as bar:
+            stream = KeyStream(plan, ins, base_in, bar, arrays)
             state = spec.prepare(resolved, stream) if spec.prepare else None
 
-            def tensors() -> Iterator["torch.Tensor"]:
+            def merged_key(kp: KeyPlan):
+                if kp.action == "merge":
+                    base_t = _read_float(base_in, kp.key, arrays) if base_in else None
+                    return spec.merge_key(KeyJob(kp.key, LazyInputs(ins, kp.key, arrays), base_t, resolved, state))
+                if kp.action == "keep":
+                    return ins[kp.src].read(kp.key, arrays)
+                t = ref.read(kp.key, arrays)
+                if kp.action == "copy-checked":
+                    for m in everyone:
+                        if m is not ref and not arrays.equal(m.read(kp.key, arrays), t):
+                            raise CheckpointError(
+                                f"{m.label}: integer tensor {kp.key!r} differs from {ref.label} "
+                                "(integer tensors are never merged; they must agree)")
+                return t
+
+            def tensors() -> Iterator:
                 task = bar.add_task(f"merge ({spec.name})", total=len(plan))
                 for kp in plan:
-                    if kp.action == "merge":
-                        base_t = _read_float(base_in, kp.key, dev) if base_in else None
-                        t = spec.merge_key(KeyJob(kp.key, LazyInputs(ins, kp.key, dev), base_t, resolved, state))
-                    elif kp.action == "keep":
-                        t = ins[kp.src].read(kp.key)
-                    else:
-                        t = ref.read(kp.key)
-                        if kp.action == "copy-checked":
-                            for m in everyone:
-                                if m is not ref and not torch.equal(m.read(kp.key), t):
-                                    raise CheckpointError(
-                                        f"{m.label}: integer tensor {kp.key!r} differs from {ref.label} "
-                                        "(integer tensors are never merged; they must agree)")
-                    written = t.to(torch_dtype(kp.dtype))
-                    _finite_or_report(kp.key, t, written, dtype, allow_nonfinite)
+                    with arrays.quiet():
+                        t = merged_key(kp)
+                        written = arrays.cast(t, kp.dtype)
+                        _finite_or_report(kp, t, written, dtype, allow_nonfinite, arrays)
                     bar.advance(task)  # before the yield: the writer stops pulling after the last tensor
-                    yield written.cpu()
+                    yield arrays.to_host(written)
 
             digest = hashlib.sha256()  # fed by the writer thread from the bytes it writes
             donor = _donor(ins, base_in)
@@ -414,5 +434,4 @@ def merge(
         cache.save()
     finally:
         hashes.close()
-        torch.set_num_threads(threads)
     return out

@@ -2,7 +2,7 @@
 
 A method declares its options as a ``Params`` class (``weightspace.options``: type, default, range,
 help; ``--help`` is generated from it). It is a pure per-key function over aligned float32 tensors
-(``KeyJob``), plus optional hooks:
+(``KeyJob``; numpy arrays instead for the methods declaring ``numpy``), plus optional hooks:
 ``resolve`` (checks that need the inputs, e.g. GWA's epochs or one weight per input) and
 ``prepare`` (a streaming pre-pass over all keys, e.g. TIES' whole-model top-k threshold). Adding a
 method touches one file in ``weightspace/merge/methods/`` (plus its import there) and its test.
@@ -70,6 +70,9 @@ class MergeMethod:
     prepare: Callable[[dict, Any], Any] | None = None  # (params, KeyStream) -> state
     min_inputs: int = 1
     max_inputs: int | None = None
+    # merge_key (and prepare) also compute on numpy arrays: elementwise arithmetic the engine runs
+    # without importing torch where the inputs allow (``weightspace.merge.arrays``)
+    numpy: bool = False
 
     def resolve_params(self, given: dict | None, info: InputsInfo) -> dict:
         """Defaults filled in, unknown options and input counts refused, method-specific checks run."""

@@ -1,8 +1,9 @@
 """Task vectors τ = θ_ft − θ_base over floating-point tensors: the merge methods' sum and ``inspect``'s statistics.
 
-``task_vector_sum`` is the one per-key Σ cᵢ·τᵢ of the merge methods. ``task_vector_stats`` computes
-per-tag norms and the pairwise cosine matrix of several task vectors key by key from lazy sources,
-so whole models are never loaded; it holds the N task-vector slices of one key at a time.
+``task_vector_sum`` is the one per-key Σ cᵢ·τᵢ of the merge methods (on torch or numpy arrays).
+``task_vector_stats`` computes per-tag norms and the pairwise cosine matrix of several task vectors
+key by key from lazy sources, so whole models are never loaded; it holds the N task-vector slices of
+one key at a time.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from weightspace.checkpoint import TAGS, key_tag
+from weightspace.merge.arrays import namespace
 
 if TYPE_CHECKING:
-    import torch
-
     from weightspace.checkpoint import TensorSource
 
 
@@ -24,37 +24,35 @@ if TYPE_CHECKING:
 BLOCK = 1 << 20
 
 
-def task_vector_sum(base: "torch.Tensor", inputs: Iterable["torch.Tensor"], coeffs: Sequence[float], *,
-                    plus_base: bool = False) -> "torch.Tensor":
-    """Σ cᵢ·(θᵢ − θ₀), plus θ₀ with ``plus_base``; a new tensor, the inputs and base untouched.
+def task_vector_sum(base, inputs: Iterable, coeffs: Sequence[float], *, plus_base: bool = False):
+    """Σ cᵢ·(θᵢ − θ₀), plus θ₀ with ``plus_base``; a new array, the inputs and base untouched.
 
+    Torch tensors or numpy arrays (``weightspace.merge.arrays``), with the same bits either way: each
+    term is a subtraction, a multiplication and an addition, each rounded once (no fused multiply-add).
     ``inputs`` are read one at a time (they may be lazy). Each block of τᵢ is formed in a small
     scratch buffer and added while it is in cache: one pass over each input, no full-size temporary.
     Every term is exactly 0 where θᵢ = θ₀, so a weight no input moved sums to 0 and, with
     ``plus_base``, stays θ₀ bit for bit (caches keyed on a frozen tower's weights keep hitting).
     """
-    import torch
-
-    out = torch.empty(base.shape, dtype=base.dtype, device=base.device)
-    o, b = out.view(-1), base.reshape(-1)
-    n, last = b.numel(), len(coeffs) - 1
+    xp = namespace(base)
+    b = base.reshape(-1)
+    o = xp.empty_like(b)  # 1-D, so contiguous: the blocks below are views of it
+    n, last = b.shape[0], len(coeffs) - 1
     if last < 0:
         raise ValueError("task_vector_sum of no inputs")
-    scratch = torch.empty(min(BLOCK, n), dtype=out.dtype, device=out.device) if last else None
+    scratch = xp.empty_like(b[:BLOCK]) if last else None
     for i, (c, theta) in enumerate(zip(coeffs, inputs, strict=True)):
         x = theta.reshape(-1)
         for j in range(0, n, BLOCK):
             oj, bj, xj = o[j:j + BLOCK], b[j:j + BLOCK], x[j:j + BLOCK]
-            if i == 0:
-                torch.sub(xj, bj, out=oj)
-                if c != 1.0:
-                    oj.mul_(c)
-            else:
-                tau = scratch[:oj.numel()]
-                oj.add_(torch.sub(xj, bj, out=tau), alpha=c)
+            tau = xp.subtract(xj, bj, out=oj if i == 0 else scratch[:len(oj)])
+            if c != 1.0:
+                xp.multiply(tau, c, out=tau)
+            if i:
+                xp.add(oj, tau, out=oj)
             if plus_base and i == last:
-                oj.add_(bj)
-    return out
+                xp.add(oj, bj, out=oj)
+    return o.reshape(base.shape)
 
 
 @dataclass

@@ -45,3 +45,20 @@ def test_bad_weights_name_the_option(weights):
 def test_weights_summing_to_zero_cannot_be_normalised():
     with pytest.raises(ConfigError, match="sum to 0"):
         soup_coefficients(2, [1.0, -1.0], True)
+
+
+def test_weighted_sum_gives_the_same_bits_on_numpy_and_torch():
+    import numpy as np
+
+    g = torch.Generator().manual_seed(0)
+    ts = [torch.randn(1000, generator=g) for _ in range(3)]
+    coeffs = [0.3, -1.7, 2.0 / 3]
+    got = weighted_sum([t.numpy() for t in ts], coeffs)
+    want = weighted_sum(ts, coeffs).numpy()
+    assert isinstance(got, np.ndarray) and np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+def test_weighted_sum_stays_differentiable_for_torch():
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    weighted_sum([a, B], [0.25, 0.75]).sum().backward()
+    assert torch.equal(a.grad, torch.tensor([0.25, 0.25]))

@@ -26,3 +26,12 @@ def test_registry_entry_defaults_to_half_and_takes_one_input():
         m.resolve_params({}, InputsInfo(2, True))
     with pytest.raises(ConfigError, match="needs a base"):
         m.resolve_params({}, InputsInfo(1, False))
+
+
+def test_wise_ft_gives_the_same_bits_on_numpy_and_torch():
+    import numpy as np
+
+    g = torch.Generator().manual_seed(0)
+    base, ft = torch.randn(1000, generator=g), torch.randn(1000, generator=g)
+    got = wise_ft(base.numpy(), ft.numpy(), 0.37)
+    assert np.array_equal(got.view(np.uint32), wise_ft(base, ft, 0.37).numpy().view(np.uint32))

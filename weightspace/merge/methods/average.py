@@ -13,13 +13,18 @@ if TYPE_CHECKING:
 
 
 def weighted_sum(tensors: Iterable["torch.Tensor"], coeffs: Sequence[float]) -> "torch.Tensor":
-    """Σ cᵢ·tᵢ, reading one tensor at a time (``tensors`` may be lazy)."""
+    """Σ cᵢ·tᵢ, reading one tensor at a time (``tensors`` may be lazy).
+
+    Torch tensors (differentiable: MoTE's weight-space mix) or numpy arrays, with the same bits either
+    way: each term is multiplied and added, each rounded once (no fused multiply-add).
+    """
     acc = None
     for c, t in zip(coeffs, tensors, strict=True):
+        term = t * c  # a new array: inputs are never modified
         if acc is None:
-            acc = t * c  # a new tensor: inputs are never modified
+            acc = term
         else:
-            acc.add_(t, alpha=c)
+            acc += term
     if acc is None:
         raise ValueError("weighted_sum of no tensors")
     return acc
@@ -59,4 +64,5 @@ register(MergeMethod(
     Params=Params,
     merge_key=_merge_key,
     resolve=_resolve,
+    numpy=True,
 ))

@@ -96,4 +96,5 @@ register(MergeMethod(
     merge_key=_merge_key,
     resolve=_resolve,
     prepare=_prepare,
+    numpy=True,
 ))

@@ -49,4 +49,5 @@ register(MergeMethod(
     base="required",
     Params=Params,
     merge_key=_merge_key,
+    numpy=True,
 ))

@@ -33,4 +33,5 @@ register(MergeMethod(
     Params=Params,
     merge_key=_merge_key,
     max_inputs=1,
+    numpy=True,
 ))
