@@ -3,9 +3,10 @@
 Generates five random ViT-B/16-sized checkpoints (open_clip ViT-B-16 shapes, 149.6M parameters,
 ~600 MB each) in a temporary directory, then runs each variant as a fresh process (``nice -n 5``
 is advised on a shared machine): task arithmetic of 4 inputs onto a base, naive vs the engine with
-an empty hash cache ("first") and with the inputs hashed before ("repeated"); the engine with 16
-inputs (the 4 files again under other names); and iso-c / tsv-m, engine vs a load-everything run of
-the same per-key functions. Reports the process wall time (interpreter start to exit, as a user
+an empty hash cache ("first") and with the inputs hashed before ("repeated"), which computes on numpy
+and never imports torch, and the same repeated merge forced onto torch (what that saves); the engine
+with 16 inputs (the 4 files again under other names); and iso-c / tsv-m, engine vs a load-everything
+run of the same per-key functions. Reports the process wall time (interpreter start to exit, as a user
 sees it), the wall and CPU time of the variant's code (its imports included: each variant imports
 what it needs, as a user's script or ``weightspace merge`` would; the engine hashes its inputs while
 torch is imported), and peak RSS (/proc VmHWM); medians over ``--repeat`` runs.
@@ -13,7 +14,7 @@ Targets: first merge <= 1.0x naive process wall, repeated <= 0.8x, peak RSS <= 1
 +10% from 4 to 16 inputs; iso-c / tsv-m no slower than load-everything at <= 1/3 of its peak RSS.
 Needs ~6 GB of disk; the work dir is removed at the end (--keep to keep it).
 
-    nice -n 5 .venv/bin/python benchmarks/merge_bench.py [--repeat 3] [--svd-repeat 1] [--keep] [--work DIR]
+    nice -n 5 .venv/bin/python benchmarks/merge_bench.py [--repeat 3] [--svd-repeat 3] [--keep] [--work DIR]
 """
 
 from __future__ import annotations
@@ -122,8 +123,10 @@ def child(variant: str, base: str, inputs: list[str], out: str) -> None:
     elif kind.startswith("engine"):
         import weightspace.merge.engine as engine
 
-        if kind == "engine2t":
-            engine.COMPUTE_THREADS = 2
+        if kind == "engine-torch":  # the merge the numpy path replaces: the same arithmetic on torch
+            from weightspace.merge.arrays import TorchArrays
+
+            engine.choose_arrays = lambda *args: TorchArrays(engine._resolve_device("cpu"))
         elif kind == "engine2h":
             import weightspace.merge.hashing as hashing
 
@@ -137,7 +140,7 @@ def child(variant: str, base: str, inputs: list[str], out: str) -> None:
                         if p == base:
                             fh.write(block)
     wall = time.perf_counter() - t0
-    print(json.dumps({"wall": wall, "cpu": cpu() - c0, "peak_rss_gb": peak_rss_gb()}))
+    print(json.dumps({"wall": wall, "cpu": cpu() - c0, "peak_rss_gb": peak_rss_gb(), "torch": "torch" in sys.modules}))
 
 
 def warm(paths: list[Path]) -> None:
@@ -174,7 +177,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the generated checkpoints")
     ap.add_argument("--work", type=Path, default=None, help="work dir (default: a new temporary dir)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per task-arithmetic variant (medians reported)")
-    ap.add_argument("--svd-repeat", type=int, default=1, help="runs per iso-c / tsv-m variant (0: skip them)")
+    ap.add_argument("--svd-repeat", type=int, default=3, help="runs per iso-c / tsv-m variant (0: skip them)")
     args = ap.parse_args()
     if args.child:
         variant, base, out, *inputs = args.child
@@ -209,7 +212,7 @@ def main() -> None:
             "engine first, 4 inputs": ("engine", inputs, fresh),
             "engine first, 2 hash threads": ("engine2h", inputs, fresh),
             "engine repeated, 4 inputs": ("engine", inputs, lambda: hashed),
-            "engine repeated, 2 threads": ("engine2t", inputs, lambda: hashed),
+            "engine repeated, on torch": ("engine-torch", inputs, lambda: hashed),
             "engine repeated, 16 inputs": ("engine", many, lambda: hashed),
         }
         svd = {f"{who} {m}, 4 inputs": (f"{who}:{m}", inputs, lambda: hashed)
@@ -249,15 +252,13 @@ def main() -> None:
         n, e = results[f"naive {m}, 4 inputs"], results[f"engine {m}, 4 inputs"]
         checks += [(f"{m}: engine / naive (process wall)", e["process"] / n["process"], SVD_WALL_MAX),
                    (f"{m}: engine / naive peak RSS", e["peak_rss_gb"] / n["peak_rss_gb"], SVD_RSS_MAX)]
-    from weightspace.merge.engine import COMPUTE_THREADS
     from weightspace.merge.hashing import HASH_THREADS
 
-    for name, other, ref, what in ((f"2 compute threads / {COMPUTE_THREADS}, repeated merge",
-                                    "engine repeated, 2 threads", again, "COMPUTE_THREADS"),
-                                   (f"2 hash threads / {HASH_THREADS}, first merge", "engine first, 2 hash threads",
-                                    first, "HASH_THREADS")):
-        r = results[other]
-        console.print(f"{name:44s} {r['process'] / ref['process']:6.2f} wall, {r['cpu'] / ref['cpu']:.2f} CPU  "
+    for name, num, den, what in (("numpy / torch, repeated merge", again, results["engine repeated, on torch"],
+                                  "the numpy path"),
+                                 (f"2 hash threads / {HASH_THREADS}, first merge",
+                                  results["engine first, 2 hash threads"], first, "HASH_THREADS")):
+        console.print(f"{name:44s} {num['process'] / den['process']:6.2f} wall, {num['cpu'] / den['cpu']:.2f} CPU  "
                       f"(informs {what})")
     for name, value, target in checks:
         console.print(f"{name:44s} {value:6.2f}  (target <= {target:.2f})  {'[green]PASS' if value <= target else '[red]FAIL'}")
