@@ -4,9 +4,9 @@ For each key the method reads the inputs one after another (``KeyJob.inputs`` is
 float32 and the result is written at once, so peak memory is a few copies of the largest tensor
 however many inputs there are. Each safetensors tensor is read through a private mapping of just its
 byte range (``map_array`` / ``map_tensor``: no copy, headers parsed once by ``SafetensorsSource``),
-released as soon as the tensor is dropped: no mapping stays resident, unlike ``safe_open`` handles kept open (whose
-touched pages make RSS grow with the number of inputs). The output is written and hashed on a
-background thread while the next key is computed (``write_streaming``). Legacy ``.pt``/``.pth``
+released as soon as the tensor is dropped: no mapping stays resident, unlike ``safe_open`` handles
+kept open (whose touched pages make RSS grow with the number of inputs). The output is written and
+hashed on a background thread while the next key is computed (``write_streaming``). Legacy ``.pt``/``.pth``
 inputs are loaded whole (``MemorySource``): they are not streamed, convert them to safetensors for
 large merges.
 
