@@ -312,7 +312,7 @@ def _progress(enabled: bool | None):
     from weightspace.progress import LogProgress, progress_bar
 
     if enabled is False:
-        return LogProgress(enabled=False)  # a silent merge does not import rich
+        return LogProgress(enabled=False)  # a silent merge draws and logs nothing
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
     return progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
