@@ -15,7 +15,7 @@ def synth(
     out: Optional[Path] = typer.Option(None, "--out", help="Cache root (default: $WEIGHTSPACE_CACHE or ~/.cache/weightspace)."),
     seed: int = typer.Option(0, "--seed", help="World seed; everything is deterministic in it."),
     force: bool = typer.Option(False, "--force", help="Regenerate the worlds (and, with --tiny-clip, retrain) even when cached."),
-    correlation: float = typer.Option(0.8, "--correlation", help="P(action shown on its preferred scene) in training worlds."),
+    correlation: Optional[float] = typer.Option(None, "--correlation", help="P(action shown on its preferred scene) in training worlds (default 0.5)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Encoder processes (default: up to 2)."),
     tiny_clip: bool = typer.Option(False, "--tiny-clip", help="Also pretrain the tiny CLIP on the world's frames."),
 ) -> None:
@@ -24,11 +24,11 @@ def synth(
 
     from weightspace.data.synthetic.worlds import default_specs, ensure_worlds
 
-    if not 0.0 <= correlation <= 1.0:
+    if correlation is not None and not 0.0 <= correlation <= 1.0:
         raise ConfigError(f"--correlation {correlation}: must be in [0, 1]")
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers {workers}: must be >= 1")
-    worlds = ensure_worlds(out, seed, specs=default_specs(correlation), force=force, workers=workers)
+    worlds = ensure_worlds(out, seed, specs=default_specs() if correlation is None else default_specs(correlation), force=force, workers=workers)
     table = Table(title=f"built-in worlds (seed {seed}) in {worlds.root}")
     for col in ("world", "role", "style", "classes", "base/novel", "train", "val", "scene corr."):
         table.add_column(col, justify="left" if col in ("world", "role", "style") else "right")

@@ -10,7 +10,7 @@ from weightspace.data.decode import VideoFile
 from weightspace.data.synthetic import worlds as worlds_mod
 from weightspace.data.synthetic.motion import ACTIONS
 from weightspace.data.synthetic.worlds import (
-    PREFERRED_SCENE, TARGET_NOVEL, WorldSpec, default_specs, ensure_worlds, plan_world, render_row, tiny_specs,
+    CORRELATION, PREFERRED_SCENE, TARGET_NOVEL, WorldSpec, default_specs, ensure_worlds, plan_world, render_row, tiny_specs,
 )
 from weightspace.data.synthetic.scenes import NEUTRAL_SCENES, SCENES
 from weightspace.errors import ConfigError
@@ -42,7 +42,7 @@ def test_scene_correlation_in_a_default_plan():
     share = np.mean([r.spec.scene == PREFERRED_SCENE[r.spec.action] for r in rows])
     biased = [r for r in rows if r.split != "decorrelated_val"]
     share = np.mean([r.spec.scene == PREFERRED_SCENE[r.spec.action] for r in biased])
-    assert len(biased) == 600 and abs(share - 0.8) < 0.05
+    assert len(biased) == 600 and abs(share - CORRELATION) < 0.05
     strong = plan_world(WorldSpec("x", ACTIONS[:6], ACTIONS[:2], "dusk", 50, 0, correlation=0.3), seed=0)
     assert abs(np.mean([r.spec.scene == PREFERRED_SCENE[r.spec.action] for r in strong]) - 0.3) < 0.07
 
@@ -153,7 +153,7 @@ def test_cached_worlds_are_reused_and_stale_ones_rebuilt(tmp_path, monkeypatch):
 
 def test_custom_specs_get_their_own_folder(tiny_worlds):
     assert tiny_worlds.root.name.startswith("seed-0-")
-    assert worlds_mod.worlds_folder_name(0, tiny_specs()) != worlds_mod.worlds_folder_name(0, tiny_specs(0.5))
+    assert worlds_mod.worlds_folder_name(0, tiny_specs()) != worlds_mod.worlds_folder_name(0, tiny_specs(0.8))
     assert worlds_mod.worlds_folder_name(3, default_specs()) == "seed-3"
 
 

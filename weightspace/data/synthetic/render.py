@@ -1,10 +1,16 @@
-"""Rendering a video of the built-in world: a coloured actor moving over a scene, with a faded trail.
+"""Rendering a video of the built-in world: a coloured actor moving over a scene, with a faded trail and a prop.
 
 Everything is numpy over all frames at once (a 16-frame 48 px clip takes about a millisecond). Shapes are
 signed-distance functions in the actor's local frame, so edges are antialiased and rotation/scale are free.
 Every shape carries an off-centre "eye" so that spinning is visible even for a circle. Each frame also shows
-the actor's previous ``len(TRAIL_ALPHA)`` poses faintly: a still frame carries a weak trace of its motion, as a
-photo of a real action does.
+the actor's previous ``len(TRAIL_ALPHA)`` poses, fading like a comet's tail: a still frame carries a trace of
+its motion, as a long-exposure photo of a real action does.
+
+The actor also carries its action's prop, two dots in a colour pair of its own beside the actor (the racket of
+"playing tennis"): an object cue that goes with the actor wherever the scene is, which is what out-of-context
+benchmarks keep. The prop is there because the tiny CLIP's ViT learns colour statistics within its training
+budget but not shapes or trajectories: measured zero-shot on single frames after its 400 pretraining steps,
+actor colour 99 % (chance 12.5 %), shape 13 %, action from motion alone 5.5 % (chance 3.8 %).
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from weightspace.data.synthetic.motion import Pose, pose
+from weightspace.data.synthetic.motion import ACTIONS, Pose, pose
 from weightspace.data.synthetic.scenes import STYLES, render_scene
 
-RADIUS = 6.0  # actor radius in pixels at scale 1 (for 48 px frames)
-TRAIL_ALPHA = (0.4, 0.22, 0.1)  # opacity of the ghosts 1, 2, 3 trail steps back
-TRAIL_STEP = 1  # frames between ghosts
+RADIUS = 8.0  # actor radius in pixels at scale 1 (for 48 px frames)
+TRAIL_ALPHA = (0.8, 0.65, 0.5, 0.35, 0.2)  # opacity of the ghosts 1..5 trail steps back
+TRAIL_STEP = 2  # frames between ghosts
+PROP_RADIUS = 3.5  # pixels, each of the prop's two dots
 
 COLOURS: dict[str, tuple[float, float, float]] = {
     "red": (0.9, 0.1, 0.1),
@@ -52,6 +59,28 @@ SHAPES = {
     "ring": lambda u, v, r: np.abs(np.hypot(u, v) - 0.72 * r) - 0.3 * r,
     "hexagon": lambda u, v, r: _polygon(u, v, 6, 0.88 * r),
 }
+
+
+def prop_colours(action: str) -> tuple[np.ndarray, np.ndarray]:
+    """The action's prop colours: one of the 36 unordered pairs of COLOURS (7 is prime to 36: actions get distinct pairs)."""
+    palette = list(COLOURS.values())
+    pairs = [(i, j) for i in range(len(palette)) for j in range(i, len(palette))]
+    i, j = pairs[(ACTIONS.index(action) * 7) % len(pairs)]
+    return np.asarray(palette[i]), np.asarray(palette[j])
+
+
+def _draw_prop(img: np.ndarray, action: str, x, y, angle, scale, alpha) -> np.ndarray:
+    """Two dots side by side just outside the actor, in the direction it faces, faded with the actor."""
+    size = img.shape[1]
+    yy, xx = np.mgrid[0:size, 0:size].astype(float)
+    reach = (RADIUS * scale + PROP_RADIUS + 1)[:, None, None]
+    c, s = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
+    cx, cy = x[:, None, None] + reach * c, y[:, None, None] + reach * s
+    for colour, side in zip(prop_colours(action), (-1.0, 1.0)):
+        px, py = cx - side * (PROP_RADIUS + 0.5) * s, cy + side * (PROP_RADIUS + 0.5) * c
+        m = np.clip(PROP_RADIUS + 0.5 - np.hypot(xx - px, yy - py), 0, 1) * alpha[:, None, None]
+        img = img * (1 - m[..., None]) + colour * m[..., None]
+    return img
 
 
 @dataclass(frozen=True)
@@ -125,8 +154,9 @@ def render_clip(spec: VideoSpec, rng: np.random.Generator, *, size: int = 48, fr
     m = eye[at(keep + lead), ..., None]
     img = img * (1 - m) + eye_colour * m
     now = keep + lead
-    return Clip(np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8), x0 + p.dx[now], y0 + p.dy[now], p.angle[now],
-                np.sqrt(p.sx[now] * p.sy[now]), p.alpha[now])
+    x, y, scale = x0 + p.dx[now], y0 + p.dy[now], np.sqrt(p.sx[now] * p.sy[now])
+    img = _draw_prop(img, spec.action, x, y, p.angle[now], scale, p.alpha[now])
+    return Clip(np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8), x, y, p.angle[now], scale, p.alpha[now])
 
 
 def render_video(spec: VideoSpec, rng: np.random.Generator, *, size: int = 48, frames: int = 16,
