@@ -44,6 +44,17 @@ def test_merge_sweep_scores_each_value_and_writes_the_best(setup, capsys):
     assert (out / "sweep_lambda.png").stat().st_size > 1000
 
 
+def test_merge_sweep_score_all_scores_every_point_on_the_whole_suite(setup):
+    root, suite, base, fts = setup
+    out = root / "sweep-score-all"
+    args = ["merge", "--method", "task-arith", *map(str, fts), "--base", str(base), "-o", str(out),
+            "--sweep", "lambda=0.5,1", "--eval", str(suite), "--store", str(root / "s.sqlite"), "--score-all"]
+    assert main(args) == 0
+    doc = json.loads((out / "sweep.json").read_text())
+    every = doc["scored_at_every_point"]
+    assert len(every) > 1 and all(sorted(p["scores"]) == sorted(every) for p in doc["points"])
+
+
 def test_merge_sweep_keep_all_writes_every_point(setup, capsys):
     root, suite, base, fts = setup
     out = root / "sweep-all"

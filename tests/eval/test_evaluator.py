@@ -104,6 +104,27 @@ def test_reevaluating_is_free_and_force_rescores(closed, ckpts, tmp_path, counte
         assert len(db.all_results()) == 1
 
 
+def test_a_sub_suite_is_scored_and_stored_as_itself(world, ckpts, tmp_path):
+    from weightspace.errors import ConfigError
+    from weightspace.eval.suite import load_suite
+
+    _, fts = ckpts
+    suite = load_suite(world).with_benchmarks(["b2n", "closed"])
+    ev = Evaluator(suite, store=tmp_path / "r.sqlite", cache_dir=tmp_path / "c")
+    part = ev.evaluate(fts[0], benchmarks=["closed"])
+    assert [b for b, _ in part.benchmarks()] == ["closed"] and part.suite == f"{suite.name}:closed"
+    assert part.suite_hash == suite.with_benchmarks(["closed"]).content_hash() != suite.content_hash()
+    assert ev.suite_of(["b2n", "closed"]) is ev.suite  # the whole suite by its names is the suite itself
+    batches = ev.logits.model_batches
+    whole = ev.evaluate(fts[0])  # a partial result never answers for the whole suite
+    assert not whole.from_store and ev.logits.model_batches > batches
+    assert [b for b, _ in whole.benchmarks()] == ["b2n", "closed"]
+    assert [r for r in whole.rows if r.benchmark == "closed"] == part.rows
+    assert ev.evaluate(fts[0], benchmarks=["closed"]).from_store
+    with pytest.raises(ConfigError, match="no benchmark 'nope'"):
+        ev.evaluate(fts[0], benchmarks=["nope"])
+
+
 def test_prediction_ensembling_endpoints(closed, ckpts, tmp_path):
     base, fts = ckpts
     ev = Evaluator(closed, store=False, cache_dir=tmp_path)

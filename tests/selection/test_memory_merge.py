@@ -45,3 +45,26 @@ def test_memory_merge_refuses_mismatched_inputs(ckpts, tmp_path):
         MemoryMerge("task-arith", [str(bad)], str(base), {}, None, None)
     with pytest.raises(ConfigError, match="whole-model pass"):
         MemoryMerge("ties", [str(fts[0])], str(base), {}, None, None)
+
+
+def test_memory_merge_computes_at_the_engines_thread_count_and_restores_the_callers(ckpts):
+    import dataclasses
+
+    import torch
+
+    from weightspace.merge.engine import COMPUTE_THREADS
+    from weightspace.selection.memory_merge import MemoryMerge
+
+    base, fts = ckpts
+    mem = MemoryMerge("task-arith", [str(fts[0])], str(base), {}, None, None)
+    seen = []
+    real = mem.spec.merge_key
+    mem.spec = dataclasses.replace(mem.spec, merge_key=lambda job: seen.append(torch.get_num_threads()) or real(job))
+    before = torch.get_num_threads()
+    torch.set_num_threads(COMPUTE_THREADS + 1)
+    try:
+        mem.state(mem.resolved({"lambda": 0.5}))
+        assert seen and set(seen) == {COMPUTE_THREADS}
+        assert torch.get_num_threads() == COMPUTE_THREADS + 1
+    finally:
+        torch.set_num_threads(before)

@@ -23,7 +23,7 @@ def test_three_point_sweep_shares_caches_and_resumes(world, ckpts, tmp_path, mon
     suite = load_suite(world).with_benchmarks(["b2n", "target"])
     ev = Evaluator(suite, store=tmp_path / "r.sqlite", cache_dir=tmp_path / "cache")
     res = run_sweep("task-arith", [str(f) for f in fts[:2]], base=str(base), param="lambda", values=[0.0, 0.5, 1.0],
-                    suite=suite, out_dir=tmp_path / "sweep", evaluator=ev, objective="target")
+                    suite=suite, out_dir=tmp_path / "sweep", evaluator=ev, objective="target", score_all=True)
     assert [p.value for p in res.points] == [0.0, 0.5, 1.0]
     assert len({p.result.sha256 for p in res.points}) == 3
     assert ev.cache.stats["videos_miss"] == 2  # base + novel decoded once; target splits reuse their videos
@@ -46,8 +46,50 @@ def test_three_point_sweep_shares_caches_and_resumes(world, ckpts, tmp_path, mon
     monkeypatch.setattr(weightspace.merge, "merge", lambda *a, **k: pytest.fail("merged again"))
     batches = ev.logits.model_batches
     again = run_sweep("task-arith", [str(f) for f in fts[:2]], base=str(base), param="lambda", values=[0.0, 0.5, 1.0],
-                      suite=suite, out_dir=tmp_path / "sweep", evaluator=ev, objective="target")
+                      suite=suite, out_dir=tmp_path / "sweep", evaluator=ev, objective="target", score_all=True)
     assert ev.logits.model_batches == batches and all(p.result.from_store for p in again.points)
+
+
+def test_sweep_scores_the_objective_at_each_point_and_the_kept_point_on_the_whole_suite(world, ckpts, tmp_path,
+                                                                                         monkeypatch):
+    from weightspace.checkpoint import open_checkpoint
+    from weightspace.eval.suite import load_suite
+
+    base, fts = ckpts
+    suite = load_suite(world).with_benchmarks(["b2n", "target"])
+    ev = Evaluator(suite, store=tmp_path / "r.sqlite", cache_dir=tmp_path / "cache")
+    computed = []  # (model identity, benchmark) of every split whose logits a forward pass produced
+    real = ev.logits.of
+    monkeypatch.setattr(ev.logits, "of", lambda loaded, f, k, bench, split: computed.append(
+        (loaded.identity, bench.name)) or real(loaded, f, k, bench, split))
+    values = [0.0, 0.5, 1.0]
+    kw = dict(base=str(base), param="lambda", values=values, suite=suite, evaluator=ev, objective="target")
+    res = run_sweep("task-arith", [str(f) for f in fts[:2]], out_dir=tmp_path / "sweep", **kw)
+    best = res.best
+    assert res.scored == ["target"]
+    for p in res.points:
+        want = ["b2n", "target"] if p is best else ["target"]
+        assert [b for b, _ in p.result.benchmarks()] == want
+    assert best.result.suite == suite.name and best.result.sha256 == open_checkpoint(best.checkpoint).sha256()
+    assert {p.result.suite for p in res.points if p is not best} == {f"{suite.name}:target"}
+    # b2n ran for the kept point only: the other points' forward passes covered the target splits alone
+    assert sorted(b for _, b in computed).count("b2n") == 2  # its base and novel splits, once
+    assert len({i for i, b in computed if b == "b2n"}) == 1
+    doc = json.loads(res.summary.read_text())
+    assert doc["scored_at_every_point"] == ["target"]
+    assert [sorted(p["scores"]) for p in doc["points"]] == [["b2n", "target"] if p["value"] == doc["best"] else ["target"]
+                                                            for p in doc["points"]]
+    # the same work, every benchmark at every point, keeps the same point and gives it the same scores
+    full = run_sweep("task-arith", [str(f) for f in fts[:2]], out_dir=tmp_path / "sweep-all", score_all=True, **kw)
+    assert full.best.value == best.value and full.best.result.rows == best.result.rows
+    assert [p.result.score("target") for p in full.points] == [p.result.score("target") for p in res.points]
+    # the store keeps the objective's scores of every point (the kept one under its file) and the kept one's suite
+    sub = ev.suite_of(["target"]).content_hash()
+    assert ev.store.lookup(best.result.sha256, sub).rows == [r for r in best.result.rows if r.benchmark == "target"]
+    batches = ev.logits.model_batches
+    again = run_sweep("task-arith", [str(f) for f in fts[:2]], out_dir=tmp_path / "sweep", **kw)
+    assert ev.logits.model_batches == batches and all(p.result.from_store for p in again.points)
+    assert again.best.result.rows == best.result.rows
 
 
 def test_sweep_merges_to_disk_once_and_lists_each_point_once(world, ckpts, tmp_path, monkeypatch):

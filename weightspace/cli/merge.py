@@ -38,6 +38,8 @@ def merge(
     store: Optional[str] = typer.Option(None, "--store", help="Results store for --eval/--sweep (default: the evaluator's)."),
     keep_all: bool = typer.Option(False, "--keep-all", help="With --sweep: write every point, not only the best "
                                                             "(points are scored in memory either way)."),
+    score_all: bool = typer.Option(False, "--score-all", help="With --sweep: score every point on the whole suite "
+                                                              "(default: on the objective, the best on the whole suite)."),
 ) -> None:
     # the docstring is generated from the method registry below (_help)
     from weightspace.merge import load_recipe, merge as run_merge
@@ -63,7 +65,7 @@ def merge(
     if not job["out"]:
         raise ConfigError("-o/--output is required (or give a recipe with 'output')")
     if sweep is not None:
-        _sweep(job, sweep, eval_suite, store, keep_all)
+        _sweep(job, sweep, eval_suite, store, keep_all, score_all)
         return
     out = run_merge(job["method"], job["inputs"], base=job["base"], out=job["out"], params=job["params"],
                     include=job["include"], exclude=job["exclude"], dtype=job["dtype"], overwrite=overwrite,
@@ -92,7 +94,7 @@ def _help() -> str:
 merge.__doc__ = _help()
 
 
-def _sweep(job: dict, spec: str, eval_suite: str | None, store: str | None, keep_all: bool) -> None:
+def _sweep(job: dict, spec: str, eval_suite: str | None, store: str | None, keep_all: bool, score_all: bool) -> None:
     """``--sweep NAME=...``: each value scored, the best (``--keep-all``: each) written to OUTPUT/NAME=V."""
     from weightspace.selection.sweep import parse_sweep, run_sweep
 
@@ -105,7 +107,7 @@ def _sweep(job: dict, spec: str, eval_suite: str | None, store: str | None, keep
         raise ConfigError(f"--sweep {param}: also given with --set/recipe params; give it once")
     result = run_sweep(job["method"], job["inputs"], base=job["base"], param=param, values=values, suite=eval_suite,
                        out_dir=job["out"], params=job["params"], include=job["include"], exclude=job["exclude"],
-                       store=store, write="all" if keep_all else "best")
+                       store=store, write="all" if keep_all else "best", score_all=score_all)
     objective = result.objective or "suite mean"
     for p in result.points:
         console.print(f"{param}={p.value:g}  score({objective})={100 * p.result.score(result.objective):.1f}  "

@@ -5,7 +5,8 @@ cached class text features, frame features shared across splits), are optionally
 frozen-CLIP logits (``ensemble.mix_logits``, per view), and handed to the benchmark's protocol, which
 turns them into rows and its primary score. Unreadable videos are counted as ``missing``. A checkpoint
 already in the results store for the same suite content and variant is answered from the store without
-loading any model.
+loading any model. ``benchmarks=[...]`` scores a sub-suite (a sweep's objective at each point), stored under
+the sub-suite's own name and content hash, so a partial result never stands in for a whole-suite one.
 
 The parts, one job each: ``SplitClips`` (a split's clips), ``ModelSlot`` (the model being scored and the
 frozen CLIP), ``ViewLogits`` (per-view logits), ``ResultsStore`` (results), ``protocols`` (scoring).
@@ -87,10 +88,23 @@ class Evaluator:
         self.clips = SplitClips(self.cache, tasks)
         self.models = ModelSlot(self.suite.model, device)
         self.logits = ViewLogits(self.clips, self.cache, tasks, device)
+        self._subsuites: dict[tuple[str, ...], Suite] = {}  # kept: each keeps its content hash
+
+    def suite_of(self, benchmarks: Sequence[str] | None) -> Suite:
+        """The suite, or its sub-suite of ``benchmarks`` named ``<suite>:<b1>+<b2>``."""
+        if benchmarks is None or list(benchmarks) == [b.name for b in self.suite.benchmarks]:
+            return self.suite
+        names = tuple(benchmarks)
+        if names not in self._subsuites:
+            sub = self.suite.with_benchmarks(list(names))
+            sub.name = f"{self.suite.name}:{'+'.join(names)}"
+            self._subsuites[names] = sub
+        return self._subsuites[names]
 
     def evaluate(self, ref: str | os.PathLike, *, rho: float | None = None, clip_base: str | None = None,
-                 force: bool = False, label: str | None = None, record: bool = True) -> EvalResult:
-        """Score one checkpoint on every benchmark of the suite (or answer from the store).
+                 force: bool = False, label: str | None = None, record: bool = True,
+                 benchmarks: Sequence[str] | None = None) -> EvalResult:
+        """Score one checkpoint on every benchmark of the suite, or on ``benchmarks`` only (or answer from the store).
 
         ``label`` names it in the store (e.g. for temporary merges); ``record=False`` keeps the
         result out of the store (greedy-soup trials).
@@ -98,22 +112,25 @@ class Evaluator:
         ckpt = open_checkpoint(ref)
         info = checkpoint_info(ckpt)
         return self._evaluate(ckpt, None, ckpt.sha256(), label or ckpt.ref, {**info, "name": label or info["name"]},
-                              rho=rho, clip_base=clip_base, force=force, record=record)
+                              rho=rho, clip_base=clip_base, force=force, record=record, benchmarks=benchmarks)
 
     def evaluate_weights(self, state: dict[str, "torch.Tensor"], *, like: Checkpoint, sha256: str, label: str,
                          info: dict, rho: float | None = None, clip_base: str | None = None, force: bool = False,
-                         record: bool = True) -> EvalResult:
+                         record: bool = True, benchmarks: Sequence[str] | None = None) -> EvalResult:
         """Score weights held in memory (a sweep point, never written) with ``like``'s architecture and video
         settings; ``sha256`` identifies the weights in the store, ``info`` is their leaderboard provenance."""
-        return self._evaluate(like, state, sha256, label, info, rho=rho, clip_base=clip_base, force=force, record=record)
+        return self._evaluate(like, state, sha256, label, info, rho=rho, clip_base=clip_base, force=force, record=record,
+                              benchmarks=benchmarks)
 
     def score(self, ref: str | os.PathLike, benchmark: str | None = None, **kw) -> float:
         """One number: a benchmark's primary score (HM, mean top-1, ...) or the suite mean."""
         return self.evaluate(ref, **kw).score(benchmark)
 
     def _evaluate(self, ckpt: Checkpoint, state: dict | None, sha: str, label: str, info: dict, *,
-                  rho: float | None, clip_base: str | None, force: bool, record: bool) -> EvalResult:
+                  rho: float | None, clip_base: str | None, force: bool, record: bool,
+                  benchmarks: Sequence[str] | None) -> EvalResult:
         t0 = time.perf_counter()
+        suite = self.suite_of(benchmarks)
         clip_ref, clip_sha = None, None
         if rho:
             clip_ref = clip_base or recorded_base(ckpt)
@@ -121,7 +138,7 @@ class Evaluator:
                 raise ConfigError("--rho needs --clip-base (the checkpoint records no base model)")
             clip_sha = open_checkpoint(clip_ref).sha256()
         variant = ensemble_variant(rho, clip_sha)
-        suite_hash = self.suite.content_hash()
+        suite_hash = suite.content_hash()
         if self.store is not None and not force:
             hit = self.store.lookup(sha, suite_hash, variant)
             if hit is not None:
@@ -130,7 +147,7 @@ class Evaluator:
         features: dict = {}  # this model's frame features, shared by splits with the same videos
         rows: list[Row] = []
         failures: list[str] = []
-        for bench in self.suite.benchmarks:
+        for bench in suite.benchmarks:
             splits = []
             for split in bench.splits:
                 key = self.clips.key(loaded.model.preprocess_cfg, bench, split)
@@ -147,7 +164,7 @@ class Evaluator:
             protocol = get_protocol(bench.protocol)
             rows += protocol.score(bench.name, splits, aggregate=bench.model.aggregate,
                                    options=bench.protocol_options).rows
-        result = EvalResult(label, sha, self.suite.name, suite_hash, rows, variant, info,
+        result = EvalResult(label, sha, suite.name, suite_hash, rows, variant, info,
                             seconds=time.perf_counter() - t0, failures=failures)
         if rho:
             result.info = {**info, "rho": rho, "clip_base": clip_ref}

@@ -67,16 +67,15 @@ def greedy_soup(
         raise ConfigError(f"{out}: already exists (use overwrite to replace it)")
     full = as_suite(evaluator.suite if evaluator else suite)
     bench = heldout or full.heldout or full.benchmarks[0].name
-    if evaluator is None:
-        sub = full.with_benchmarks([bench])
-        sub.name = f"{full.name}:{bench}"
-        evaluator = Evaluator(sub, store=store, progress=progress)
+    evaluator = evaluator or Evaluator(full, store=store, progress=progress)
+    only = [bench]  # scored on the held-out benchmark alone (stored as the sub-suite <suite>:<bench>)
     refs = [str(c) for c in candidates]
 
     def soup_score(ingredients: list) -> float:
-        return MemoryMerge("average", ingredients, None, {}, None, None).scored(evaluator, record=False).score(bench)
+        return MemoryMerge("average", ingredients, None, {}, None, None).scored(evaluator, record=False,
+                                                                                benchmarks=only).score(bench)
 
-    result = greedy_select(refs, lambda c: evaluator.score(c, bench), soup_score)
+    result = greedy_select(refs, lambda c: evaluator.score(c, bench, benchmarks=only), soup_score)
     result.benchmark = bench
     result.checkpoint = merge("average", result.ingredients, out=out, overwrite=overwrite, progress=False)
     return result

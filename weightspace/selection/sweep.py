@@ -6,6 +6,11 @@ the engine would write them and loaded straight into the evaluator's model; noth
 read back. Only the best point is written (through the engine, with its manifest), every point with
 ``write="all"``. Methods with a ``prepare`` pass (TIES) are merged to disk by the engine at each point.
 
+A point is scored on what chooses the best, the ``objective`` benchmark, and the chosen point on the
+whole suite: the other benchmarks of a point that is not kept would cost a forward pass each and
+change nothing (``score_all=True`` scores every benchmark at every point, e.g. to plot them all).
+With no objective (the suite mean chooses) every point is scored on the whole suite.
+
 One ``Evaluator`` serves the whole sweep, so test clips are decoded once, class text features are
 computed once (merges that keep the text tower share them), frozen-CLIP logits once, and the model is
 built once. A sweep is resumable: an in-memory point is keyed in the results store by the sha256 of its
@@ -67,18 +72,22 @@ class SweepResult:
     param: str
     method: str
     objective: str | None  # benchmark whose primary score picks the best point (None: suite mean)
+    scored: list[str]  # the benchmarks every point is scored on (the best point: the whole suite)
     points: list[SweepPoint] = field(default_factory=list)
     plot: Path | None = None
     summary: Path | None = None
+    chosen: int | None = None  # index of the best point, fixed once chosen (re-scoring it cannot move it)
 
     @property
     def best(self) -> SweepPoint:
-        return max(self.points, key=lambda p: _finite(p.result.score(self.objective)))
+        if self.chosen is None:
+            self.chosen = max(range(len(self.points)), key=lambda i: _finite(self.points[i].result.score(self.objective)))
+        return self.points[self.chosen]
 
     def to_json(self) -> dict:
         return {
             "method": self.method, "param": self.param, "objective": self.objective or "mean",
-            "best": self.best.value,
+            "scored_at_every_point": self.scored, "best": self.best.value,
             "points": [{"value": p.value, "checkpoint": str(p.checkpoint) if p.checkpoint else None,
                         "sha256": p.result.sha256, "score": p.result.score(self.objective),
                         "scores": {b: p.result.benchmark_score(b) for b, _ in p.result.benchmarks()}}
@@ -115,6 +124,7 @@ def run_sweep(
     store=None,
     evaluator: Evaluator | None = None,
     write: str = "best",
+    score_all: bool = False,
     rho: float | None = None,
     clip_base: str | os.PathLike | None = None,
     progress: bool = False,
@@ -122,8 +132,9 @@ def run_sweep(
     """Score the ``method`` merge of ``inputs`` at ``param = v`` for each value; write the best to ``out_dir/<param>=<v>``.
 
     ``write="all"`` writes every point there. Writes ``out_dir/sweep.json`` and
-    ``out_dir/sweep_<param>.png`` (score vs value, one line per benchmark and the suite mean).
-    ``objective`` (a benchmark name, default: the suite's ``heldout``) picks the best point. ``rho``
+    ``out_dir/sweep_<param>.png`` (score vs value, one line per benchmark scored at every point).
+    ``objective`` (a benchmark name, default: the suite's ``heldout``) picks the best point; each point
+    is scored on it alone and the best on the whole suite, unless ``score_all``. ``rho``
     scores every point ensembled with the frozen CLIP ``clip_base`` (default: ``base``); its logits are
     computed once for the whole sweep.
     """
@@ -142,17 +153,19 @@ def run_sweep(
            "params": params or {}, "include": include, "exclude": exclude, "progress": progress}
     for v in values:
         _check_folder(out_dir / f"{param}={v:g}", method, param, v)  # before any work, not after it
-    result = SweepResult(param, method, objective)
+    everything = [b.name for b in ev.suite.benchmarks]
+    only = None if score_all or objective is None or everything == [objective] else [objective]
+    result = SweepResult(param, method, objective, only or everything)
     in_memory = get_method(method).prepare is None
     mem = MemoryMerge(method, job["inputs"], base, job["params"], include, exclude) if in_memory else None
     ens = {"rho": rho, "clip_base": str(clip_base or base) if rho else None}
     for i, v in enumerate(values):
         folder = out_dir / f"{param}={v:g}"
         if mem is None or write == "all" or _same_merge(folder, method, param, v):
-            scored = ev.evaluate(_write_point(job, param, v, folder), **ens)
+            scored = ev.evaluate(_write_point(job, param, v, folder), benchmarks=only, **ens)
             point = SweepPoint(v, folder, scored)
         else:
-            scored = mem.scored(ev, {param: v}, **ens)
+            scored = mem.scored(ev, {param: v}, benchmarks=only, **ens)
             point = SweepPoint(v, None, scored)
         log.info("sweep %s %d/%d: %s=%g score %.4f%s", method, i + 1, len(values), param, v,
                  scored.score(objective), " (from the results store)" if scored.from_store else "")
@@ -169,6 +182,8 @@ def run_sweep(
         if ev.store is not None:
             ev.store.put(best.result, replaces=in_memory_sha)
         best.checkpoint = folder
+    if only is not None:
+        best.result = ev.evaluate(best.checkpoint, **ens)  # the kept point, on the whole suite
     result.summary = out_dir / "sweep.json"
     write_json(result.summary, result.to_json())
     result.plot = plot_sweep(result, out_dir / f"sweep_{param}.png")
@@ -191,7 +206,7 @@ def _write_point(job: dict, param: str, value: float, folder: Path) -> Path:
 
 
 def plot_sweep(result: SweepResult, path: Path) -> Path:
-    """Score against the swept value: one line per benchmark's primary score, plus the suite mean."""
+    """Score against the swept value: one line per benchmark scored at every point, plus their mean."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -199,9 +214,13 @@ def plot_sweep(result: SweepResult, path: Path) -> Path:
 
     xs = [p.value for p in result.points]
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
-    for bench, proto in result.points[0].result.benchmarks():
-        ax.plot(xs, [100 * p.result.benchmark_score(bench) for p in result.points], marker="o", label=f"{bench} ({proto})")
-    ax.plot(xs, [100 * p.result.score() for p in result.points], marker="s", color="black", lw=2, label="mean")
+    protocols = dict(result.best.result.benchmarks())
+    for bench in result.scored:
+        ax.plot(xs, [100 * p.result.benchmark_score(bench) for p in result.points], marker="o",
+                label=f"{bench} ({protocols[bench]})")
+    if len(result.scored) > 1:
+        mean = [100 * sum(p.result.benchmark_score(b) for b in result.scored) / len(result.scored) for p in result.points]
+        ax.plot(xs, mean, marker="s", color="black", lw=2, label="mean")
     best = result.best
     ax.axvline(best.value, color="grey", ls="--", lw=1)
     ax.set_xlabel(f"{result.param} ({result.method})")
