@@ -49,3 +49,28 @@ def test_the_trail_lies_behind_the_motion(monkeypatch):
 def test_spinning_is_visible_even_for_a_circle():
     video = render_video(_spec("spinning clockwise", "circle"), np.random.default_rng(0)).astype(float)
     assert np.abs(video[4] - video[8]).max() > 100  # the eye moved
+
+
+def test_every_action_has_a_prop_of_its_own():
+    from weightspace.data.synthetic.motion import ACTIONS
+
+    pairs = {tuple(map(tuple, render.prop_colours(a))) for a in ACTIONS}
+    assert len(pairs) == len(ACTIONS)
+
+
+def test_the_prop_is_drawn_in_its_colours_in_front_of_the_actor(monkeypatch):
+    spec = _spec("moving right", colour="red")  # angle 0: the actor faces right
+    clip = render.render_clip(spec, np.random.default_rng(3))
+    monkeypatch.setattr(render, "_draw_prop", lambda img, *args: img)
+    bare = render.render_clip(spec, np.random.default_rng(3))
+    k = 8
+    changed = np.abs(clip.frames[k].astype(float) - bare.frames[k]).sum(-1) > 60
+    ys, xs = np.nonzero(changed)
+    assert 2 * 20 < changed.sum() < 2 * 60  # two dots of radius 3.5: about 38 pixels each
+    assert xs.min() > clip.x[k] + render.RADIUS * clip.scale[k] - 1  # beyond the actor's edge, on its right
+    assert abs(ys.mean() - clip.y[k]) < 1.5  # one dot above the facing line, one below
+    expected = [255 * c for c in render.prop_colours(spec.action)]
+    above = ys < clip.y[k]
+    seen = [np.median(clip.frames[k][ys[m], xs[m]].astype(float), axis=0) for m in (above, ~above)]
+    side = [min(range(2), key=lambda i, c=c: np.abs(c - expected[i]).max()) for c in seen]
+    assert sorted(side) == [0, 1] and all(np.abs(c - expected[i]).max() < 40 for c, i in zip(seen, side))

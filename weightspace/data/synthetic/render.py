@@ -10,7 +10,7 @@ The actor also carries its action's prop, two dots in a colour pair of its own b
 "playing tennis"): an object cue that goes with the actor wherever the scene is, which is what out-of-context
 benchmarks keep. The prop is there because the tiny CLIP's ViT learns colour statistics within its training
 budget but not shapes or trajectories: measured zero-shot on single frames after its 400 pretraining steps,
-actor colour 99 % (chance 12.5 %), shape 13 %, action from motion alone 5.5 % (chance 3.8 %).
+actor colour 99 % (chance 12.5 %), shape 13 %, action from motion alone 5.5 % (chance 3.3 %).
 """
 
 from __future__ import annotations
