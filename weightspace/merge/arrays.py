@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from weightspace.safetensors_io import DTYPES, TensorInfo, map_array, map_tensor, torch_dtype
+from weightspace.torch_threads import torch_threads
 
 if TYPE_CHECKING:
     import torch
@@ -120,14 +121,6 @@ class TorchArrays:
     def quiet(self):
         return contextlib.nullcontext()
 
-    @contextlib.contextmanager
     def threads(self, n: int):
         """torch's intra-op threads set to ``n`` while entered."""
-        import torch
-
-        before = torch.get_num_threads()
-        torch.set_num_threads(n)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
+        return torch_threads(n)

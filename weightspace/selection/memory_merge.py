@@ -84,14 +84,13 @@ class MemoryMerge:
         from weightspace.merge.engine import COMPUTE_THREADS
         from weightspace.merge.registry import KeyJob
         from weightspace.safetensors_io import torch_dtype
+        from weightspace.torch_threads import torch_threads
 
         merged = set(self._merged)
         out = {}
-        threads = torch.get_num_threads()
         # the engine's count (elementwise results do not depend on it); a ws-tiny-clip task-arith point at load
         # 2.2 on 2 cores: 0.035 s on 1 thread, 0.57 s on 2
-        torch.set_num_threads(COMPUTE_THREADS)
-        try:
+        with torch_threads(COMPUTE_THREADS):
             for k in self._keys:
                 if k in merged:  # as the engine: float32 reads, the method's per-key function, the reference's dtype
                     base = self._base_source.read(k).to(torch.float32) if self._base_source is not None else None
@@ -99,8 +98,6 @@ class MemoryMerge:
                     out[k] = self.spec.merge_key(KeyJob(k, inputs, base, params)).to(torch_dtype(self._ref.info(k).dtype))
                 else:
                     out[k] = self._ref.read(k)
-        finally:
-            torch.set_num_threads(threads)
         return out
 
     def provenance(self, params: dict) -> dict:

@@ -12,7 +12,6 @@ Loss: symmetric InfoNCE (Radford et al. 2021, eq. in Fig. 3), ``open_clip.ClipLo
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
@@ -27,6 +26,7 @@ from weightspace.data.synthetic.render import COLOURS, SHAPES, VideoSpec, render
 from weightspace.data.synthetic.scenes import SCENE_PHRASES, SCENES
 from weightspace.data.synthetic.worlds import PREFERRED_SCENE, Worlds, cache_lock, ensure_worlds, resolve_cache_root
 from weightspace.data.transforms import CLIP_MEAN, CLIP_STD
+from weightspace.torch_threads import torch_threads
 
 logger = logging.getLogger(__name__)
 TINY_CLIP_VERSION = 2
@@ -91,19 +91,6 @@ def frame_pool(config: PretrainConfig) -> tuple[np.ndarray, list[list[str]]]:
             frames.append(frame)
             captions.append([caption(spec, rng) for _ in range(config.captions_per_frame)])
     return np.stack(frames), captions
-
-
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Run a block with ``n`` torch threads (restored after)."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _normalise(frames_u8: np.ndarray):
@@ -203,11 +190,10 @@ def zero_shot_top1(model, list_file: Path, classnames_file: Path, *, num_frames:
 def static_bias(model, worlds: Worlds, split: str = "val") -> dict:
     """Zero-shot top-1 on the target's videos: in context, and on each out-of-context world; and chance."""
     target = worlds[worlds.target]
-    with torch_threads(1):
-        scores = {"in_context_top1": zero_shot_top1(model, target.list_file(split), target.classnames_file(split))}
-        for name in worlds.ooc:
-            ooc = worlds[name]
-            scores[f"{name}_top1"] = zero_shot_top1(model, ooc.list_file(split), ooc.classnames_file(split))
+    scores = {"in_context_top1": zero_shot_top1(model, target.list_file(split), target.classnames_file(split))}
+    for name in worlds.ooc:
+        ooc = worlds[name]
+        scores[f"{name}_top1"] = zero_shot_top1(model, ooc.list_file(split), ooc.classnames_file(split))
     n = len(target.classnames(split))
     return {"split": split, "classes": n, "chance": 1.0 / n, **scores}
 
