@@ -54,10 +54,8 @@ class ThreadTuner:
         # after (training and merging choose their own)
         with torch_threads(threads):
             t0 = time.perf_counter()
-            try:
-                yield threads
-            finally:
-                elapsed = time.perf_counter() - t0
+            yield threads  # an error in the block propagates from here: nothing below is timed
+            elapsed = time.perf_counter() - t0
         if self._probe and self._probe[0] == threads:
             self._probe.pop(0)
             self.seconds_per_item[threads] = elapsed / max(1, items)

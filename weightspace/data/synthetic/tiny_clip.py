@@ -24,7 +24,9 @@ import numpy as np
 from weightspace.data.synthetic.motion import ACTIONS
 from weightspace.data.synthetic.render import COLOURS, SHAPES, VideoSpec, render_video
 from weightspace.data.synthetic.scenes import SCENE_PHRASES, SCENES
-from weightspace.data.synthetic.worlds import PREFERRED_SCENE, Worlds, cache_lock, ensure_worlds, resolve_cache_root
+from weightspace.data.synthetic.worlds import (
+    PREFERRED_SCENE, TARGET_CORRELATION, Worlds, cache_lock, ensure_worlds, resolve_cache_root,
+)
 from weightspace.data.transforms import CLIP_MEAN, CLIP_STD
 from weightspace.torch_threads import torch_threads
 
@@ -48,7 +50,7 @@ class PretrainConfig:
     pool_videos: int = 3000  # rendered videos; ``frames_per_video`` random stills of each
     frames_per_video: int = 4
     captions_per_frame: int = 3
-    correlation: float = 0.8  # a stronger static bias than the training worlds'
+    correlation: float = TARGET_CORRELATION  # the held-out target's static bias, stronger than the sources'
     style: str = "any"
     # Fixed, never chosen at run time: the weights differ with the thread count (max |Δ| 4e-4 after 5 steps). Two, as
     # measured near idle: a step takes 0.36 s on 2 threads vs 0.66 s on 1 (load 1.4); on a box loaded to 6-7, 6.4 s vs 1.06 s.
