@@ -1,6 +1,6 @@
 """Evaluator speed against the forward pass: warm eval in-process and as a fresh process, and a λ sweep.
 
-    .venv/bin/python benchmarks/eval_bench.py [--work DIR] [--cold-runs 2] [--points 10]
+    .venv/bin/python benchmarks/eval_bench.py [--work DIR] [--cold-runs 2] [--repeat 3] [--points 10]
 
 Builds its own world and model (about a minute): the demo suite's worlds at the default size and
 video counts but no training videos, and an untrained ``ws-tiny-clip`` (speed does not depend on the
@@ -8,10 +8,11 @@ weights), with two stand-in fine-tunes (its visual tower perturbed). Then, in on
 same model, clips and torch threads:
 
 - forward-only limit: ``encode_frames`` over the cached clips of every distinct video (batches of the
-  suite's ``batch_size``), nothing else;
-- warm eval, in-process: a new checkpoint through an Evaluator whose caches are filled;
-- warm eval, fresh process: ``weightspace eval`` on another new checkpoint over the filled cache
-  folder, minus the time a process takes to import what eval imports (measured alone);
+  suite's ``batch_size``, whole and in the evaluator's CPU chunks), nothing else: the faster is the limit;
+- warm eval, in-process: new checkpoints through an Evaluator whose caches are filled (median of ``--repeat``);
+- warm eval, fresh process: ``weightspace eval`` of another new checkpoint over the filled cache folder
+  (``--repeat`` processes), each after a process that only imports what eval imports and exits: the
+  median of their differences;
 - a ``--points``-point task-arithmetic λ sweep from cold caches against as many separate merges +
   cold evaluations (each estimated from the mean of ``--cold-runs`` measured ones), each separate
   evaluation scoring every benchmark. The sweep, as ``weightspace merge --sweep`` runs it, scores each
@@ -31,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,10 +87,12 @@ def build_models(out: Path, n: int = 2) -> tuple[Path, list[Path]]:
     return base, fts
 
 
-def forward_only(ev, ckpt: Path) -> tuple[dict[int, float], int]:
-    """Seconds to encode every distinct cached clip once with ``ckpt``'s model, per torch thread count tried."""
+def forward_only(ev, ckpt: Path) -> tuple[dict[tuple[int, str], float], int]:
+    """Seconds to encode every distinct cached clip once with ``ckpt``'s model, per torch thread count tried,
+    in the suite's whole batches and in the chunks the evaluator splits them into (``frame_chunks``)."""
     import torch
 
+    from weightspace.eval.frame_chunks import clips_per_forward
     from weightspace.models.video_clip import VideoCLIP
 
     model = VideoCLIP.from_pretrained(ckpt).eval()
@@ -104,14 +108,18 @@ def forward_only(ev, ckpt: Path) -> tuple[dict[int, float], int]:
                     clips.append(entry["videos"][i])
     videos = torch.stack(clips)
     step = max(1, ev.suite.model.batch_size // ev.suite.model.views)
+    chunked = clips_per_forward(model.model.visual, videos.shape[2], "cpu")
     before, seconds = torch.get_num_threads(), {}
     with torch.inference_mode():
         for threads in ev.logits.threads.candidates:  # the counts the evaluator chooses from
             torch.set_num_threads(threads)  # each count the evaluator may pick: the limit is the faster
-            t = time.perf_counter()
-            for i in range(0, len(videos), step):
-                model.encode_frames(videos[i:i + step].flatten(0, 1).float())
-            seconds[threads] = time.perf_counter() - t
+            for label, chunk in (("whole batches", None), (f"chunks of {chunked} clips", chunked)):
+                t = time.perf_counter()
+                for i in range(0, len(videos), step):
+                    x = videos[i:i + step].flatten(0, 1)
+                    for c in x.split(chunk or len(x)):
+                        model.encode_frames(c.float())
+                seconds[threads, label] = time.perf_counter() - t
     torch.set_num_threads(before)
     return seconds, len(videos)
 
@@ -125,6 +133,7 @@ def run(cmd: list[str], env: dict) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cold-runs", type=int, default=2, help="cold evaluations to time (their mean is used)")
+    ap.add_argument("--repeat", type=int, default=3, help="warm evaluations and processes to time (medians)")
     ap.add_argument("--points", type=int, default=10, help="λ sweep points")
     ap.add_argument("--work", help="scratch folder, kept (default: a temporary one, removed at the end)")
     args = ap.parse_args(argv)
@@ -161,28 +170,38 @@ def main(argv: list[str] | None = None) -> int:
 
         def say(what: str, seconds: float, extra: str = "") -> None:
             rate = f"{n_videos / seconds:7.1f} videos/s" if n_videos else ""
-            print(f"{what:<34} {seconds:7.2f} s   {rate}  {extra}  [load {os.getloadavg()[0]:.1f}]", flush=True)
+            print(f"{what:<40} {seconds:7.2f} s   {rate}  {extra}  [load {os.getloadavg()[0]:.1f}]", flush=True)
 
         n_videos = 0
         ev, first = cold_eval(0)  # cold evaluations bracket the rest: their mean is side by side with the sweep
         ckpt, _ = merged(0.7, "warm")
         fwd, n_videos = forward_only(ev, ckpt)
         print(f"{n_videos} distinct videos per checkpoint ({len(ev.suite.benchmarks)} benchmarks)", flush=True)
-        for threads, sec in fwd.items():
-            say(f"forward only, {threads} thread(s)", sec)
-        t_fwd = min(fwd.values())  # the limit: the faster thread count
-        t = time.perf_counter()
-        ev.evaluate(ckpt)  # the cold evaluator, now warm
-        t_warm = time.perf_counter() - t
-        say("warm eval, in-process", t_warm, f"(threads {ev.logits.threads.choice}; probed s/video "
-            f"{ {k: round(v, 4) for k, v in ev.logits.threads.seconds_per_item.items()} })")
+        for (threads, label), sec in fwd.items():
+            say(f"forward only, {threads} thr, {label}", sec)
+        t_fwd = min(fwd.values())  # the limit: the fastest thread count and chunking
+        warm = []
+        for i in range(args.repeat):  # a new checkpoint each time: the store never answers
+            ckpt_i = ckpt if i == 0 else merged(0.7 + 0.01 * i, f"warm{i}")[0]
+            t = time.perf_counter()
+            ev.evaluate(ckpt_i)  # the cold evaluator, now warm
+            warm.append(time.perf_counter() - t)
+        t_warm = statistics.median(warm)
+        say("warm eval, in-process", t_warm, f"(median of {args.repeat}; threads {ev.logits.threads.choice}; probed "
+            f"s/clip (a view of a video) { {k: round(v, 4) for k, v in ev.logits.threads.seconds_per_item.items()} })")
 
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         ckpt2, _ = merged(0.9, "fresh")
-        t_imports = min(run([sys.executable, "-c", IMPORTS], env) for _ in range(2))
-        t_proc = run([sys.executable, "-m", "weightspace", "eval", str(ckpt2), "--suite", str(suite_path),
-                      "--cache-dir", str(work / "eval-cache"), "--store", str(work / "fresh.sqlite")], env)
-        say("warm eval, fresh process", t_proc, f"(imports alone {t_imports:.2f} s)")
+        pairs = []
+        for i in range(args.repeat):  # side by side, so a change of load weighs on both
+            imports = run([sys.executable, "-c", IMPORTS], env)
+            pairs.append((imports, run([sys.executable, "-m", "weightspace", "eval", str(ckpt2), "--suite", str(suite_path),
+                                        "--cache-dir", str(work / "eval-cache"), "--store",
+                                        str(work / f"fresh{i}.sqlite")], env)))  # a new store: it never answers
+        t_imports, t_proc = (statistics.median(p[j] for p in pairs) for j in (0, 1))
+        t_over_imports = statistics.median(b - a for a, b in pairs)
+        say("warm eval, fresh process", t_proc, f"(median of {args.repeat}; each after a process that only imports, "
+            f"median {t_imports:.2f} s; median difference {t_over_imports:.2f} s)")
 
         values = [round(0.2 * (i + 1), 6) for i in range(args.points)]
 
@@ -201,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         say("same, every benchmark every point", t_all, f"(best λ={res_all.best.value:g}; the separate evals' work)")
         colds = [first] + [cold_eval(i)[1] for i in range(1, args.cold_runs)]
         t_separate = args.points * sum(colds) / len(colds)
-        print(f"{args.points} separate merges + cold evals    {t_separate:7.2f} s   (every benchmark; mean of "
+        print(f"{f'{args.points} separate merges + cold evals':<40} {t_separate:7.2f} s   (every benchmark; mean of "
               f"{len(colds)} measured)")
         # scoring every benchmark, however well clips, text features and the model are shared, every point but
         # the first still runs the forward pass over every video: (cold + (points-1)·forward) / (points·cold)
@@ -210,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.points - 1} forward-only passes = {floor:.3f}")
 
         warm_ratio = t_fwd / t_warm
-        extra = t_proc - t_imports - t_warm
+        extra = t_over_imports - t_warm
         sweep_ratio = t_sweep / t_separate
         checks = [(f"warm / forward-only = {warm_ratio:.3f}  (target ≥ {TARGET_WARM})", warm_ratio >= TARGET_WARM),
                   (f"fresh process - imports - in-process = {extra:+.2f} s  (target ≤ {TARGET_PROCESS_S:g} s)",

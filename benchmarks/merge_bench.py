@@ -113,12 +113,6 @@ def child(variant: str, base: str, inputs: list[str], out: str) -> None:
     t0 = time.perf_counter()
     kind, _, method = variant.partition(":")
     if kind == "naive":
-        if method:  # the same compute threads as the engine: only streaming vs loading differs
-            import torch
-
-            from weightspace.merge.engine import COMPUTE_THREADS
-
-            torch.set_num_threads(COMPUTE_THREADS)
         exec(NAIVE_METHOD if method else NAIVE, {"inputs": inputs, "base_path": base, "out": out, "method": method})
     elif kind.startswith("engine"):
         import weightspace.merge.engine as engine

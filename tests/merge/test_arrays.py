@@ -48,8 +48,21 @@ def test_numpy_casts_a_numpy_scalar_to_an_array():
     assert isinstance(got, np.ndarray) and got.shape == () and float(got) == 5.0
 
 
-def test_torch_threads_are_restored():
+def test_torch_compute_tunes_threads_per_kind_of_work_and_restores_the_callers_count():
     before = torch.get_num_threads()
-    with TorchArrays(torch.device("cpu")).threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
+    torch.set_num_threads(2)  # candidates (2, 1): the caller's count, then one thread
+    try:
+        arrays = TorchArrays(torch.device("cpu"))
+        used: dict[str, list[int]] = {}
+        for kind in ["svd", "bias", "svd", "bias"]:
+            with arrays.compute(kind):
+                used.setdefault(kind, []).append(torch.get_num_threads())
+            assert torch.get_num_threads() == 2
+        assert used == {"svd": [2, 1], "bias": [2, 1]}  # each kind probed on its own work
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_numpy_compute_leaves_torch_alone():
+    with NumpyArrays().compute("svd") as got:
+        assert got is None

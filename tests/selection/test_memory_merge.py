@@ -47,12 +47,11 @@ def test_memory_merge_refuses_mismatched_inputs(ckpts, tmp_path):
         MemoryMerge("ties", [str(fts[0])], str(base), {}, None, None)
 
 
-def test_memory_merge_computes_at_the_engines_thread_count_and_restores_the_callers(ckpts):
+def test_memory_merge_tunes_threads_as_the_engine_does_and_restores_the_callers(ckpts):
     import dataclasses
 
     import torch
 
-    from weightspace.merge.engine import COMPUTE_THREADS
     from weightspace.selection.memory_merge import MemoryMerge
 
     base, fts = ckpts
@@ -61,10 +60,13 @@ def test_memory_merge_computes_at_the_engines_thread_count_and_restores_the_call
     real = mem.spec.merge_key
     mem.spec = dataclasses.replace(mem.spec, merge_key=lambda job: seen.append(torch.get_num_threads()) or real(job))
     before = torch.get_num_threads()
-    torch.set_num_threads(COMPUTE_THREADS + 1)
+    torch.set_num_threads(2)
     try:
         mem.state(mem.resolved({"lambda": 0.5}))
-        assert seen and set(seen) == {COMPUTE_THREADS}
-        assert torch.get_num_threads() == COMPUTE_THREADS + 1
+        first = list(seen)
+        mem.state(mem.resolved({"lambda": 0.7}))
+        assert {1, 2} <= set(first)  # both counts probed on the first point
+        assert len(seen) == 2 * len(first)
+        assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)

@@ -4,8 +4,8 @@ Frame features depend on the video and its sampling, not on the class names, so 
 evaluation its features are kept by (sampling, video path) and splits that share videos share the
 forward pass (base/novel subsets of a validation list, in-context = a cross-dataset test list). The last
 scored model's split logits (small: no features) are kept, so scoring it again (e.g. its
-prediction-ensemble variant) runs no forward pass. Class text features come from the ``text`` cache,
-frozen-CLIP logits from ``clip_logits``.
+prediction-ensemble variant) runs no forward pass. On the CPU a batch is encoded in chunks sized by
+``frame_chunks``. Class text features come from the ``text`` cache, frozen-CLIP logits from ``clip_logits``.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Callable
 
 from weightspace.eval.cache import EvalCache
 from weightspace.eval.clips import SplitClips
+from weightspace.eval.frame_chunks import clips_per_forward
 from weightspace.eval.model_slot import LoadedModel, model_text_digest
 from weightspace.eval.progress_tasks import ProgressTasks
 from weightspace.eval.protocols import SplitLogits
 from weightspace.eval.suite import Benchmark, SplitSpec
-from weightspace.eval.threads import ThreadTuner
+from weightspace.torch_threads import ThreadTuner
 
 if TYPE_CHECKING:
     import torch
@@ -44,7 +45,7 @@ class ViewLogits:
         self.cache = cache
         self.tasks = tasks
         self.device = device
-        self.threads = ThreadTuner()  # torch threads for the forward passes, by timing them (threads.py)
+        self.threads = ThreadTuner()  # torch threads for the forward passes, by timing them
         self.model_batches = 0  # forward passes of scored models (tests check that stored results cost none)
         self._scored = _ModelLogits("")  # the last scored model's
         self._frozen: dict[str, Features] = {}  # frozen CLIPs' features, by sha256: they never change
@@ -104,8 +105,13 @@ class ViewLogits:
             done = 0
             for clips, ok in self.clips.batches(key, split, need, step, desc):
                 b, v = clips.shape[:2]
-                with self.threads.batch(b):
-                    ff = model.encode_frames(clips.flatten(0, 1).to(self.device, torch.float32)).float()
+                x = clips.flatten(0, 1)
+                chunk = clips_per_forward(model.model.visual, x.shape[1], self.device) or len(x)
+                parts = []
+                for c in x.split(chunk):  # tuned per chunk: a probe at the slower count costs a chunk, not a batch
+                    with self.threads.batch(len(c)):
+                        parts.append(model.encode_frames(c.to(self.device, torch.float32)).float())
+                ff = torch.cat(parts)
                 ff = ff.view(b, v, *ff.shape[1:])
                 for j in range(b):
                     features[vkeys[need[done + j]]] = (ff[j], bool(ok[j]))

@@ -15,10 +15,10 @@ from __future__ import annotations
 import contextlib
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Hashable
 
 from weightspace.safetensors_io import DTYPES, TensorInfo, map_array, map_tensor, torch_dtype
-from weightspace.torch_threads import torch_threads
+from weightspace.torch_threads import ThreadTuner
 
 if TYPE_CHECKING:
     import torch
@@ -77,7 +77,7 @@ class NumpyArrays:
 
         return np.errstate(all="ignore")
 
-    def threads(self, n: int):
+    def compute(self, kind: Hashable):
         return contextlib.nullcontext()  # numpy's elementwise functions run on the calling thread
 
 
@@ -88,6 +88,7 @@ class TorchArrays:
 
     def __init__(self, device: "torch.device"):
         self.device = device
+        self._tuners: dict[Hashable, ThreadTuner] = {}  # by kind of work: an SVD and a bias cost differently
 
     def map(self, path: Path, info: TensorInfo) -> "torch.Tensor":
         return map_tensor(path, info)
@@ -121,6 +122,9 @@ class TorchArrays:
     def quiet(self):
         return contextlib.nullcontext()
 
-    def threads(self, n: int):
-        """torch's intra-op threads set to ``n`` while entered."""
-        return torch_threads(n)
+    def compute(self, kind: Hashable):
+        """One key's arithmetic, at the thread count measured fastest for work of its ``kind`` (e.g. its shape;
+        torch_threads.py)."""
+        if self.device.type != "cpu":
+            return contextlib.nullcontext()  # the device computes; host threads only launch its kernels
+        return self._tuners.setdefault(kind, ThreadTuner()).batch(1)

@@ -62,9 +62,6 @@ if TYPE_CHECKING:
     import torch
 
 log = logging.getLogger(__name__)
-# Per-key arithmetic threads (the writer and hash threads run beside them): merge_bench.py on 2 shared cores,
-# repeated task-arith merge at load 5-6, 2 compute threads took 2.1-2.2x the wall and 2.1-2.6x the CPU of 1.
-COMPUTE_THREADS = 1
 DTYPE_NAMES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64",
                "fp32": "F32", "fp16": "F16", "bf16": "BF16"}
 
@@ -135,15 +132,16 @@ class KeyStream:
 
     def __init__(self, plan: list[KeyPlan], inputs: list[MergeInput], base: MergeInput | None, progress,
                  arrays: NumpyArrays | TorchArrays):
-        self._keys = [p.key for p in plan if p.action == "merge"]
+        self._keys = [(p.key, p.shape) for p in plan if p.action == "merge"]
         self._inputs, self._base, self._progress, self._arrays = inputs, base, progress, arrays
         self.n_inputs = len(inputs)
 
     def jobs(self, description: str) -> Iterator[KeyJob]:
         task = self._progress.add_task(description, total=len(self._keys))
-        for key in self._keys:
-            base = _read_float(self._base, key, self._arrays) if self._base else None
-            yield KeyJob(key, LazyInputs(self._inputs, key, self._arrays), base, params={})
+        for key, shape in self._keys:
+            with self._arrays.compute((description, tuple(shape))):  # the caller's work on the job is timed with it
+                base = _read_float(self._base, key, self._arrays) if self._base else None
+                yield KeyJob(key, LazyInputs(self._inputs, key, self._arrays), base, params={})
             self._progress.advance(task)
 
 
@@ -375,7 +373,7 @@ def merge(
     try:
         arrays = choose_arrays(spec, device, everyone, plan)  # torch, if chosen, is imported while hashing
         log.debug("merge %s computes on %s", spec.name, arrays.name)
-        with arrays.threads(COMPUTE_THREADS), _progress(progress) as bar:
+        with _progress(progress) as bar:
             stream = KeyStream(plan, ins, base_in, bar, arrays)
             state = spec.prepare(resolved, stream) if spec.prepare else None
 
@@ -397,7 +395,9 @@ def merge(
             def tensors() -> Iterator:
                 task = bar.add_task(f"merge ({spec.name})", total=len(plan))
                 for kp in plan:
-                    with arrays.quiet():
+                    # threads by measurement, per action and shape (the writer and hash threads run beside): on 2
+                    # shared cores 2 threads took 2.1x the wall of 1 for task-arith at load 5-6, 0.68x for SVDs at 1.1
+                    with arrays.quiet(), arrays.compute((kp.action, tuple(kp.shape))):
                         t = merged_key(kp)
                         written = arrays.cast(t, kp.dtype)
                         _finite_or_report(kp, t, written, dtype, allow_nonfinite, arrays)

@@ -28,7 +28,10 @@ class MemoryMerge:
 
     def __init__(self, method: str, inputs: Sequence[str | os.PathLike], base: str | os.PathLike | None,
                  params: dict, include: Sequence[str] | None, exclude: Sequence[str] | None):
+        import torch
+
         from weightspace.merge import get_method
+        from weightspace.merge.arrays import TorchArrays
         from weightspace.merge.filters import KeyFilter
         from weightspace.merge.registry import InputsInfo
 
@@ -57,6 +60,7 @@ class MemoryMerge:
         self._ref = ref
         self._merged = [k for k in keys if filt(k) and ref.info(k).is_float]
         self._keys = keys
+        self._arrays = TorchArrays(torch.device("cpu"))  # its thread tuners learn once, for every point
         # the engine's output config and video section come from the first input that has a model config
         self.like = next((c for c in self.inputs + ([self.base] if self.base else []) if c.model_cfg), self.inputs[0])
 
@@ -81,23 +85,21 @@ class MemoryMerge:
         """The merged weights (the reference's dtype per key) for resolved ``params``."""
         import torch
 
-        from weightspace.merge.engine import COMPUTE_THREADS
         from weightspace.merge.registry import KeyJob
         from weightspace.safetensors_io import torch_dtype
-        from weightspace.torch_threads import torch_threads
 
         merged = set(self._merged)
         out = {}
-        # the engine's count (elementwise results do not depend on it); a ws-tiny-clip task-arith point at load
-        # 2.2 on 2 cores: 0.035 s on 1 thread, 0.57 s on 2
-        with torch_threads(COMPUTE_THREADS):
-            for k in self._keys:
-                if k in merged:  # as the engine: float32 reads, the method's per-key function, the reference's dtype
+        for k in self._keys:
+            if k in merged:  # as the engine: float32 reads, the method's per-key function, the reference's dtype
+                # threads as the engine's, measured per shape and kept from point to point: a ws-tiny-clip
+                # task-arith point at load 2.2 on 2 cores took 0.035 s on 1 thread, 0.57 s on 2
+                with self._arrays.compute(tuple(self._ref.info(k).shape)):
                     base = self._base_source.read(k).to(torch.float32) if self._base_source is not None else None
                     inputs = [s.read(k).to(torch.float32) for s in self._sources]
                     out[k] = self.spec.merge_key(KeyJob(k, inputs, base, params)).to(torch_dtype(self._ref.info(k).dtype))
-                else:
-                    out[k] = self._ref.read(k)
+            else:
+                out[k] = self._ref.read(k)
         return out
 
     def provenance(self, params: dict) -> dict:
