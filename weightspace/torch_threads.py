@@ -2,11 +2,12 @@
 the work itself (``ThreadTuner``).
 
 Neither one nor two threads is right everywhere on a shared 2-core machine. Evaluation (ws-tiny-clip
-``vclip``, 8-frame 48 px clips, benchmarks/eval_bench.py): one thread 11.7 vs two 8.2 videos/s at load 10-12,
-13.9 vs 8.7 at load 9.5 and 48.2 vs 27.3 at load 3.3, but two threads the faster near idle (108.5 vs 56.9
-videos/s forward only at load 1.3). The SVDs of Iso-C and TSV-M (ViT-B/16 shapes: 768x3072, 768x768, 3072x768): two threads 1.47x as
-fast as one at load 1.1. So ``ThreadTuner`` times each candidate on work that has to be done anyway, keeps the
-fastest, and probes again every ``every`` batches because the load of a shared machine changes.
+``vclip``, 8-frame 48 px clips, benchmarks/eval_bench.py): one thread 11.7 vs two 8.2 videos/s at load
+10-12, 13.9 vs 8.7 at load 9.5 and 48.2 vs 27.3 at load 3.3, but two threads the faster near idle (108.5
+vs 56.9 videos/s forward only at load 1.3). The SVDs of Iso-C and TSV-M (ViT-B/16 shapes: 768x3072,
+768x768, 3072x768): two threads 1.47x as fast as one at load 1.1. So ``ThreadTuner`` times each candidate
+on work that has to be done anyway, keeps the fastest, and probes again every ``every`` batches because
+the load of a shared machine changes.
 """
 
 from __future__ import annotations

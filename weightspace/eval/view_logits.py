@@ -101,14 +101,15 @@ class ViewLogits:
         need = sorted(first.values())  # videos this model has not seen yet, once each
         step = max(1, bench.model.batch_size // bench.model.views)
         desc = f"{bench.name}/{split.name}" if count else f"frozen CLIP {bench.name}/{split.name}"
+        chunk = clips_per_forward(model.model.visual, key["clip"]["frames"], self.device)  # clips per forward pass
         with torch.inference_mode(), self.tasks.task(desc, -(-len(need) // step)) as advance:
             done = 0
             for clips, ok in self.clips.batches(key, split, need, step, desc):
                 b, v = clips.shape[:2]
                 x = clips.flatten(0, 1)
-                chunk = clips_per_forward(model.model.visual, x.shape[1], self.device) or len(x)
                 parts = []
-                for c in x.split(chunk):  # tuned per chunk: a probe at the slower count costs a chunk, not a batch
+                # threads tuned per chunk: a probe at the slower count costs a chunk, not a batch
+                for c in x.split(chunk or len(x)):
                     with self.threads.batch(len(c)):
                         parts.append(model.encode_frames(c.to(self.device, torch.float32)).float())
                 ff = torch.cat(parts)
